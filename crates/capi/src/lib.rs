@@ -1,0 +1,2 @@
+//! Ingot's Cloud Controller.
+#![forbid(unsafe_code)]
