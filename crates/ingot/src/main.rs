@@ -1,1 +1,88 @@
-fn main() {}
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use ingot::config::{Config, ConfigFile, Overrides};
+
+/// Cloud Foundry in one binary.
+#[derive(Parser)]
+#[command(name = "ingot", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run all of Ingot in this process: UAA and the Cloud Controller.
+    Up(ComponentArgs),
+    /// Run only the UAA (token server and users).
+    Uaa(ComponentArgs),
+    /// Run only the Cloud Controller, against a UAA given by --uaa-url.
+    Cc(ComponentArgs),
+    /// Print the version.
+    Version,
+}
+
+#[derive(Args)]
+struct ComponentArgs {
+    /// TOML config file; flags and environment variables override it.
+    #[arg(long, env = "INGOT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where Ingot keeps its databases and keys.
+    #[arg(long, env = "INGOT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address the Cloud Controller API listens on (port 0 picks a free port).
+    #[arg(long, env = "INGOT_API_ADDR")]
+    api_addr: Option<std::net::SocketAddr>,
+    /// Address the UAA listens on (port 0 picks a free port).
+    #[arg(long, env = "INGOT_UAA_ADDR")]
+    uaa_addr: Option<std::net::SocketAddr>,
+    /// External URL of the API, when clients reach it by another name than the listen address.
+    #[arg(long, env = "INGOT_API_URL")]
+    api_url: Option<String>,
+    /// External URL of the UAA (for `ingot cc`: the UAA to use).
+    #[arg(long, env = "INGOT_UAA_URL")]
+    uaa_url: Option<String>,
+}
+
+impl ComponentArgs {
+    fn load(self) -> anyhow::Result<Config> {
+        let file = match &self.config {
+            Some(path) => ConfigFile::read(path)?,
+            None => ConfigFile::default(),
+        };
+        let overrides = Overrides {
+            data_dir: self.data_dir,
+            api_addr: self.api_addr,
+            uaa_addr: self.uaa_addr,
+            api_url: self.api_url,
+            uaa_url: self.uaa_url,
+        };
+        Config::resolve(file, overrides, &ingot::config::ProcessEnv)
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("INGOT_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match cli.command {
+        Command::Version => {
+            println!("ingot {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Up(args) => runtime.block_on(ingot::up::run(args.load()?, ingot::up::Role::All)),
+        Command::Uaa(args) => runtime.block_on(ingot::up::run(args.load()?, ingot::up::Role::Uaa)),
+        Command::Cc(args) => runtime.block_on(ingot::up::run(args.load()?, ingot::up::Role::CloudController)),
+    }
+}

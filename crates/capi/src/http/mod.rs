@@ -1,0 +1,139 @@
+//! The Cloud Controller HTTP API: axum routes, one file per resource. Handlers decode the
+//! request, call the service and present the result; they hold no rules of their own.
+
+mod audit_events;
+pub mod error;
+mod extract;
+mod feature_flags;
+mod jobs;
+mod organizations;
+mod placeholders;
+mod quotas;
+mod roles;
+mod root;
+mod spaces;
+mod users;
+mod v2;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    extract::{Request, State},
+    http::{HeaderName, HeaderValue, StatusCode, header::LOCATION},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use crate::{
+    Error,
+    model::{
+        Job,
+        query::{ListParams, Page, pagination_json},
+    },
+    service::Service,
+};
+
+/// Everything handlers need, shared behind one Arc.
+pub struct Inner {
+    pub service: Service,
+    pub external_url: String,
+    pub uaa_url: String,
+    pub log_cache_url: Option<String>,
+}
+
+pub type AppState = Arc<Inner>;
+
+impl Inner {
+    /// An absolute URL for an API path such as `/v3/organizations`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.external_url, path)
+    }
+
+    pub fn link(&self, path: &str) -> Value {
+        json!({ "href": self.url(path) })
+    }
+}
+
+/// CC's timestamp format: RFC 3339, whole seconds, `Z`.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub fn metadata_json(m: &crate::model::Metadata) -> Value {
+    json!({ "labels": m.labels, "annotations": m.annotations })
+}
+
+/// The v3 list body: pagination, resources and optionally `included`.
+pub fn list_json<T>(
+    state: &Inner,
+    path: &str,
+    params: &ListParams,
+    page: &Page<T>,
+    resources: Vec<Value>,
+    included: Option<Value>,
+) -> Value {
+    let mut body = json!({
+        "pagination": pagination_json(page, params, &state.url(path)),
+        "resources": resources,
+    });
+    if let (Some(inc), Some(obj)) = (included, body.as_object_mut()) {
+        obj.insert("included".into(), inc);
+    }
+    body
+}
+
+/// 202 with an absolute `Location` pointing at the job.
+pub fn accepted(state: &Inner, job: &Job) -> Response {
+    let location = state.url(&format!("/v3/jobs/{}", job.guid));
+    match HeaderValue::from_str(&location) {
+        Ok(value) => (StatusCode::ACCEPTED, [(LOCATION, value)]).into_response(),
+        Err(_) => Error::Internal(format!("bad job location {location}")).into_response(),
+    }
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-vcap-request-id");
+
+/// Echoes the caller's `X-Vcap-Request-Id` or assigns a new one.
+async fn request_id(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .cloned()
+        .or_else(|| HeaderValue::from_str(&state.service.new_guid()).ok());
+    let mut response = next.run(req).await;
+    if let Some(id) = id {
+        response.headers_mut().insert(REQUEST_ID.clone(), id);
+    }
+    response
+}
+
+async fn unknown_request() -> Error {
+    Error::UnknownRequest
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(root::root))
+        .route("/v3", get(root::v3_root))
+        .route("/v3/", get(root::v3_root))
+        .route("/v3/info", get(root::v3_info))
+        .route("/v2/info", get(root::v2_info))
+        .merge(organizations::routes())
+        .merge(spaces::routes())
+        .merge(users::routes())
+        .merge(roles::routes())
+        .merge(feature_flags::routes())
+        .merge(audit_events::routes())
+        .merge(jobs::routes())
+        .merge(quotas::routes())
+        .merge(placeholders::routes())
+        .merge(v2::routes())
+        .fallback(unknown_request)
+        .method_not_allowed_fallback(unknown_request)
+        .layer(middleware::from_fn_with_state(state.clone(), request_id))
+        .with_state(state)
+}

@@ -1,0 +1,179 @@
+use axum::{
+    Json, Router,
+    extract::{Path, RawQuery, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde_json::{Value, json};
+
+use super::{
+    AppState, Inner, accepted,
+    extract::{Auth, Body},
+    list_json, metadata_json, ts,
+    users::user_json,
+};
+use crate::{
+    Error,
+    model::{
+        Organization,
+        query::{ListParams, ListSpec},
+        validation::Fields,
+    },
+    service::{NewOrganization, OrganizationPatch},
+};
+
+const LIST: ListSpec = ListSpec {
+    filters: &["names", "guids"],
+    includes: &[],
+    order_by: &["name", "created_at", "updated_at"],
+    label_selector: true,
+};
+
+pub(super) const USER_LIST: ListSpec = ListSpec {
+    filters: &["guids", "usernames", "origins", "partial_usernames"],
+    includes: &[],
+    order_by: &["created_at", "updated_at"],
+    label_selector: true,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v3/organizations",
+            get(list_organizations).post(create_organization),
+        )
+        .route(
+            "/v3/organizations/{guid}",
+            get(get_organization)
+                .patch(update_organization)
+                .delete(delete_organization),
+        )
+        .route(
+            "/v3/organizations/{guid}/users",
+            get(list_organization_users),
+        )
+}
+
+pub fn organization_json(state: &Inner, org: &Organization) -> Value {
+    let path = format!("/v3/organizations/{}", org.guid);
+    json!({
+        "guid": org.guid,
+        "created_at": ts(org.created_at),
+        "updated_at": ts(org.updated_at),
+        "name": org.name,
+        "suspended": org.suspended,
+        "relationships": { "quota": { "data": { "guid": org.quota_guid } } },
+        "metadata": metadata_json(&org.metadata),
+        "links": {
+            "self": state.link(&path),
+            "domains": state.link(&format!("{path}/domains")),
+            "default_domain": state.link(&format!("{path}/domains/default")),
+            "quota": state.link(&format!("/v3/organization_quotas/{}", org.quota_guid)),
+        },
+    })
+}
+
+async fn list_organizations(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, Error> {
+    let params = ListParams::parse(query.as_deref(), &LIST)?;
+    let page = state.service.list_organizations(&actor, &params).await?;
+    let resources = page
+        .items
+        .iter()
+        .map(|o| organization_json(&state, o))
+        .collect();
+    Ok(Json(list_json(
+        &state,
+        "/v3/organizations",
+        &params,
+        &page,
+        resources,
+        None,
+    )))
+}
+
+async fn get_organization(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+) -> Result<Json<Value>, Error> {
+    let org = state.service.organization(&actor, &guid).await?;
+    Ok(Json(organization_json(&state, &org)))
+}
+
+async fn create_organization(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Body(body): Body,
+) -> Result<Response, Error> {
+    let mut fields = Fields::of(&body)?;
+    let name = fields.name(true);
+    let suspended = fields.boolean("suspended", false);
+    let metadata = fields.metadata();
+    fields.finish()?;
+    let new = NewOrganization {
+        name: name.unwrap_or_default(),
+        suspended: suspended.unwrap_or(false),
+        metadata: metadata.unwrap_or_default(),
+    };
+    let org = state.service.create_organization(&actor, new).await?;
+    Ok((StatusCode::CREATED, Json(organization_json(&state, &org))).into_response())
+}
+
+async fn update_organization(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+    Body(body): Body,
+) -> Result<Json<Value>, Error> {
+    let mut fields = Fields::of(&body)?;
+    let name = fields.name(false);
+    let suspended = fields.boolean("suspended", false);
+    let metadata = fields.metadata();
+    fields.finish()?;
+    let patch = OrganizationPatch {
+        name,
+        suspended,
+        metadata,
+    };
+    let org = state
+        .service
+        .update_organization(&actor, &guid, patch)
+        .await?;
+    Ok(Json(organization_json(&state, &org)))
+}
+
+async fn delete_organization(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+) -> Result<Response, Error> {
+    let job = state.service.delete_organization(&actor, &guid).await?;
+    Ok(accepted(&state, &job))
+}
+
+async fn list_organization_users(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, Error> {
+    let params = ListParams::parse(query.as_deref(), &USER_LIST)?;
+    let page = state
+        .service
+        .organization_users(&actor, &guid, &params)
+        .await?;
+    let resources = page.items.iter().map(|u| user_json(&state, u)).collect();
+    Ok(Json(list_json(
+        &state,
+        &format!("/v3/organizations/{guid}/users"),
+        &params,
+        &page,
+        resources,
+        None,
+    )))
+}

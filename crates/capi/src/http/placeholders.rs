@@ -1,0 +1,219 @@
+//! Endpoints the cf CLI calls for resources Ingot does not have yet (domains, isolation
+//! segments, apps, service instances, security groups). They authenticate, check visibility
+//! of the parent, and answer with an empty list or a null relationship in the real shape.
+
+use axum::{
+    Json, Router,
+    extract::{Path, RawQuery, State},
+    routing::get,
+};
+use serde_json::{Value, json};
+
+use super::{AppState, extract::Auth, list_json};
+use crate::{
+    Error,
+    model::query::{ListParams, ListSpec},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v3/organizations/{guid}/domains",
+            get(organization_domains),
+        )
+        .route(
+            "/v3/organizations/{guid}/domains/default",
+            get(default_domain),
+        )
+        .route(
+            "/v3/organizations/{guid}/relationships/default_isolation_segment",
+            get(default_isolation_segment),
+        )
+        .route("/v3/isolation_segments", get(isolation_segments))
+        .route("/v3/apps", get(apps))
+        .route("/v3/service_instances", get(service_instances))
+        .route(
+            "/v3/spaces/{guid}/relationships/isolation_segment",
+            get(space_isolation_segment),
+        )
+        .route(
+            "/v3/spaces/{guid}/running_security_groups",
+            get(running_security_groups),
+        )
+        .route(
+            "/v3/spaces/{guid}/staging_security_groups",
+            get(staging_security_groups),
+        )
+}
+
+fn spec(filters: &'static [&'static str]) -> ListSpec {
+    ListSpec {
+        filters,
+        includes: &[],
+        order_by: &["name", "created_at", "updated_at"],
+        label_selector: true,
+    }
+}
+
+/// An empty page at `path`, with the query checked like any other list.
+fn empty(
+    state: &AppState,
+    path: &str,
+    query: Option<&str>,
+    spec: &ListSpec,
+) -> Result<Json<Value>, Error> {
+    let params = ListParams::parse(query, spec)?;
+    let page = params.select(Vec::<crate::model::Organization>::new());
+    Ok(Json(list_json(
+        state,
+        path,
+        &params,
+        &page,
+        Vec::new(),
+        None,
+    )))
+}
+
+async fn organization_domains(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, Error> {
+    state.service.organization(&actor, &guid).await?;
+    empty(
+        &state,
+        &format!("/v3/organizations/{guid}/domains"),
+        query.as_deref(),
+        &spec(&["names", "guids", "organization_guids"]),
+    )
+}
+
+async fn default_domain(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+) -> Result<Json<Value>, Error> {
+    state.service.organization(&actor, &guid).await?;
+    Err(Error::NotFound("Domain"))
+}
+
+async fn default_isolation_segment(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+) -> Result<Json<Value>, Error> {
+    state.service.organization(&actor, &guid).await?;
+    let path = format!("/v3/organizations/{guid}/relationships/default_isolation_segment");
+    Ok(Json(json!({
+        "data": null,
+        "links": { "self": state.link(&path) },
+    })))
+}
+
+async fn isolation_segments(
+    State(state): State<AppState>,
+    Auth(_actor): Auth,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, Error> {
+    empty(
+        &state,
+        "/v3/isolation_segments",
+        query.as_deref(),
+        &spec(&["names", "guids", "organization_guids"]),
+    )
+}
+
+async fn apps(
+    State(state): State<AppState>,
+    Auth(_actor): Auth,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, Error> {
+    empty(
+        &state,
+        "/v3/apps",
+        query.as_deref(),
+        &spec(&[
+            "names",
+            "guids",
+            "space_guids",
+            "organization_guids",
+            "stacks",
+            "lifecycle_type",
+            "include",
+        ]),
+    )
+}
+
+async fn service_instances(
+    State(state): State<AppState>,
+    Auth(_actor): Auth,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, Error> {
+    empty(
+        &state,
+        "/v3/service_instances",
+        query.as_deref(),
+        &spec(&[
+            "names",
+            "guids",
+            "space_guids",
+            "organization_guids",
+            "type",
+            "service_plan_guids",
+            "service_plan_names",
+            "fields[space]",
+            "fields[space.organization]",
+            "fields[service_plan]",
+            "fields[service_plan.service_offering]",
+            "fields[service_plan.service_offering.service_broker]",
+        ]),
+    )
+}
+
+async fn space_isolation_segment(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+) -> Result<Json<Value>, Error> {
+    state.service.space(&actor, &guid).await?;
+    let path = format!("/v3/spaces/{guid}/relationships/isolation_segment");
+    Ok(Json(json!({
+        "data": null,
+        "links": { "self": state.link(&path) },
+    })))
+}
+
+async fn security_groups(
+    state: &AppState,
+    actor: &crate::service::Actor,
+    guid: &str,
+    kind: &str,
+    query: Option<&str>,
+) -> Result<Json<Value>, Error> {
+    state.service.space(actor, guid).await?;
+    empty(
+        state,
+        &format!("/v3/spaces/{guid}/{kind}_security_groups"),
+        query,
+        &spec(&["names", "guids"]),
+    )
+}
+
+async fn running_security_groups(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, Error> {
+    security_groups(&state, &actor, &guid, "running", query.as_deref()).await
+}
+
+async fn staging_security_groups(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, Error> {
+    security_groups(&state, &actor, &guid, "staging", query.as_deref()).await
+}

@@ -1,0 +1,250 @@
+use axum::{
+    Json, Router,
+    extract::{Path, RawQuery, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde_json::{Value, json};
+
+use super::{
+    AppState, Inner, accepted,
+    extract::{Auth, Body},
+    list_json, metadata_json,
+    organizations::{USER_LIST, organization_json},
+    ts,
+    users::user_json,
+};
+use crate::{
+    Error,
+    model::{
+        Space,
+        query::{ListParams, ListSpec},
+        validation::Fields,
+    },
+    service::{NewSpace, SpacePatch},
+};
+
+const LIST: ListSpec = ListSpec {
+    filters: &["names", "guids", "organization_guids"],
+    includes: &["organization"],
+    order_by: &["name", "created_at", "updated_at"],
+    label_selector: true,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v3/spaces", get(list_spaces).post(create_space))
+        .route(
+            "/v3/spaces/{guid}",
+            get(get_space).patch(update_space).delete(delete_space),
+        )
+        .route("/v3/spaces/{guid}/users", get(list_space_users))
+        .route("/v3/spaces/{guid}/features", get(list_space_features))
+        .route(
+            "/v3/spaces/{guid}/features/{name}",
+            get(get_space_feature).patch(update_space_feature),
+        )
+}
+
+pub fn space_json(state: &Inner, space: &Space) -> Value {
+    let path = format!("/v3/spaces/{}", space.guid);
+    json!({
+        "guid": space.guid,
+        "created_at": ts(space.created_at),
+        "updated_at": ts(space.updated_at),
+        "name": space.name,
+        "relationships": {
+            "organization": { "data": { "guid": space.organization_guid } },
+            "quota": { "data": null },
+        },
+        "metadata": metadata_json(&space.metadata),
+        "links": {
+            "self": state.link(&path),
+            "features": state.link(&format!("{path}/features")),
+            "organization": state.link(&format!("/v3/organizations/{}", space.organization_guid)),
+            "apply_manifest": {
+                "href": state.url(&format!("{path}/actions/apply_manifest")),
+                "method": "POST",
+            },
+        },
+    })
+}
+
+fn ssh_feature_json(space: &Space) -> Value {
+    json!({
+        "name": "ssh",
+        "description": "Enable SSHing into apps in the space.",
+        "enabled": space.allow_ssh,
+    })
+}
+
+async fn list_spaces(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, Error> {
+    let params = ListParams::parse(query.as_deref(), &LIST)?;
+    let list = state.service.list_spaces(&actor, &params).await?;
+    let resources = list
+        .page
+        .items
+        .iter()
+        .map(|s| space_json(&state, s))
+        .collect();
+    let included = params.includes("organization").then(|| {
+        let orgs: Vec<Value> = list
+            .organizations
+            .iter()
+            .map(|o| organization_json(&state, o))
+            .collect();
+        json!({ "organizations": orgs })
+    });
+    Ok(Json(list_json(
+        &state,
+        "/v3/spaces",
+        &params,
+        &list.page,
+        resources,
+        included,
+    )))
+}
+
+async fn get_space(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, Error> {
+    let params = ListParams::parse(
+        query.as_deref(),
+        &ListSpec {
+            filters: &[],
+            includes: &["organization"],
+            order_by: &[],
+            label_selector: false,
+        },
+    )?;
+    let (space, org) = state.service.space(&actor, &guid).await?;
+    let mut body = space_json(&state, &space);
+    if params.includes("organization")
+        && let Some(obj) = body.as_object_mut()
+    {
+        obj.insert(
+            "included".into(),
+            json!({ "organizations": [organization_json(&state, &org)] }),
+        );
+    }
+    Ok(Json(body))
+}
+
+async fn create_space(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Body(body): Body,
+) -> Result<Response, Error> {
+    let mut fields = Fields::of(&body)?;
+    let name = fields.name(true);
+    let org = fields.object("relationships", true, |rel| {
+        rel.relationship_guid("organization", true)
+    });
+    let metadata = fields.metadata();
+    fields.finish()?;
+    let new = NewSpace {
+        name: name.unwrap_or_default(),
+        organization_guid: org.unwrap_or_default(),
+        metadata: metadata.unwrap_or_default(),
+    };
+    let space = state.service.create_space(&actor, new).await?;
+    Ok((StatusCode::CREATED, Json(space_json(&state, &space))).into_response())
+}
+
+async fn update_space(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+    Body(body): Body,
+) -> Result<Json<Value>, Error> {
+    let mut fields = Fields::of(&body)?;
+    let name = fields.name(false);
+    let metadata = fields.metadata();
+    fields.finish()?;
+    let space = state
+        .service
+        .update_space(&actor, &guid, SpacePatch { name, metadata })
+        .await?;
+    Ok(Json(space_json(&state, &space)))
+}
+
+async fn delete_space(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+) -> Result<Response, Error> {
+    let job = state.service.delete_space(&actor, &guid).await?;
+    Ok(accepted(&state, &job))
+}
+
+async fn list_space_users(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, Error> {
+    let params = ListParams::parse(query.as_deref(), &USER_LIST)?;
+    let page = state.service.space_users(&actor, &guid, &params).await?;
+    let resources = page.items.iter().map(|u| user_json(&state, u)).collect();
+    Ok(Json(list_json(
+        &state,
+        &format!("/v3/spaces/{guid}/users"),
+        &params,
+        &page,
+        resources,
+        None,
+    )))
+}
+
+async fn list_space_features(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+) -> Result<Json<Value>, Error> {
+    let (space, _) = state.service.space(&actor, &guid).await?;
+    Ok(Json(json!({ "resources": [ssh_feature_json(&space)] })))
+}
+
+fn check_feature(name: &str) -> Result<(), Error> {
+    if name == "ssh" {
+        Ok(())
+    } else {
+        Err(Error::NotFound("Feature"))
+    }
+}
+
+async fn get_space_feature(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path((guid, name)): Path<(String, String)>,
+) -> Result<Json<Value>, Error> {
+    let (space, _) = state.service.space(&actor, &guid).await?;
+    check_feature(&name)?;
+    Ok(Json(ssh_feature_json(&space)))
+}
+
+async fn update_space_feature(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path((guid, name)): Path<(String, String)>,
+    Body(body): Body,
+) -> Result<Json<Value>, Error> {
+    let mut fields = Fields::of(&body)?;
+    let enabled = fields.boolean("enabled", true);
+    fields.finish()?;
+    state.service.space(&actor, &guid).await?;
+    check_feature(&name)?;
+    let space = state
+        .service
+        .set_space_ssh(&actor, &guid, enabled.unwrap_or(true))
+        .await?;
+    Ok(Json(ssh_feature_json(&space)))
+}

@@ -1,0 +1,97 @@
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Processing,
+    Complete,
+    Failed,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Processing => "PROCESSING",
+            JobState::Complete => "COMPLETE",
+            JobState::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [JobState::Processing, JobState::Complete, JobState::Failed]
+            .into_iter()
+            .find(|st| st.as_str() == s)
+    }
+}
+
+/// What a job does; each is idempotent so a resumed job can simply run again.
+// Only deletions so far; uploads and manifests will join them.
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobOperation {
+    OrganizationDelete,
+    SpaceDelete,
+    RoleDelete,
+    UserDelete,
+}
+
+impl JobOperation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobOperation::OrganizationDelete => "organization.delete",
+            JobOperation::SpaceDelete => "space.delete",
+            JobOperation::RoleDelete => "role.delete",
+            JobOperation::UserDelete => "user.delete",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            JobOperation::OrganizationDelete,
+            JobOperation::SpaceDelete,
+            JobOperation::RoleDelete,
+            JobOperation::UserDelete,
+        ]
+        .into_iter()
+        .find(|op| op.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobError {
+    pub code: i64,
+    pub title: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub guid: String,
+    pub operation: JobOperation,
+    /// The guid of the resource the operation acts on.
+    pub resource_guid: String,
+    pub state: JobState,
+    pub errors: Vec<JobError>,
+    pub warnings: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for st in [JobState::Processing, JobState::Complete, JobState::Failed] {
+            assert_eq!(JobState::parse(st.as_str()), Some(st));
+        }
+        for op in [
+            JobOperation::OrganizationDelete,
+            JobOperation::SpaceDelete,
+            JobOperation::RoleDelete,
+            JobOperation::UserDelete,
+        ] {
+            assert_eq!(JobOperation::parse(op.as_str()), Some(op));
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Pure Cloud Controller types and rules: no I/O, so every rule here is cheap to test.
+
+pub mod audit_event;
+pub mod feature_flag;
+pub mod job;
+pub mod label_selector;
+pub mod metadata;
+pub mod organization;
+pub mod permissions;
+pub mod query;
+pub mod quota;
+pub mod role;
+pub mod space;
+pub mod user;
+pub mod validation;
+
+pub use audit_event::{AuditActor, AuditEvent, AuditTarget};
+pub use feature_flag::FeatureFlag;
+pub use job::{Job, JobOperation, JobState};
+pub use metadata::{Metadata, MetadataPatch};
+pub use organization::Organization;
+pub use quota::OrganizationQuota;
+pub use role::{Role, RoleType};
+pub use space::Space;
+pub use user::User;
+
+use chrono::{DateTime, Utc};
+
+/// What every listable resource offers to generic ordering, filtering and label selection.
+pub trait Listable {
+    fn guid(&self) -> &str;
+    fn name(&self) -> Option<&str> {
+        None
+    }
+    fn created_at(&self) -> DateTime<Utc>;
+    fn updated_at(&self) -> DateTime<Utc>;
+    fn labels(&self) -> Option<&std::collections::BTreeMap<String, String>> {
+        None
+    }
+}

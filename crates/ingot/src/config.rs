@@ -1,0 +1,224 @@
+//! Ingot's configuration: built-in defaults, overridden by an optional TOML file, overridden by
+//! environment variables and flags (which clap merges before they reach here).
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use anyhow::Context;
+use ingot_core::DatabaseUrl;
+use serde::Deserialize;
+
+/// Where the few values Ingot takes from the process environment come from, so tests can fake it.
+pub trait EnvSource {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+pub struct ProcessEnv;
+
+impl EnvSource for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+/// The complete, resolved configuration of one `ingot` process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Databases, signing keys and admin credentials live here.
+    pub data_dir: PathBuf,
+    /// Cloud Controller listen address.
+    pub api_addr: SocketAddr,
+    /// UAA listen address.
+    pub uaa_addr: SocketAddr,
+    /// External API URL; derived from the bound address when unset.
+    pub api_url: Option<String>,
+    /// External UAA URL; derived from the bound address when unset. `ingot cc` requires it.
+    pub uaa_url: Option<String>,
+    /// The Cloud Controller database (default: SQLite file `cc.db` in the data dir).
+    pub cc_database: DatabaseUrl,
+    /// The UAA database (default: SQLite file `uaa.db` in the data dir).
+    pub uaa_database: DatabaseUrl,
+    /// Lifetime of access tokens issued to users and clients.
+    pub access_token_validity: Duration,
+    /// Lifetime of refresh tokens.
+    pub refresh_token_validity: Duration,
+}
+
+/// The optional TOML file: every key may be left out.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub data_dir: Option<PathBuf>,
+    pub api_addr: Option<SocketAddr>,
+    pub uaa_addr: Option<SocketAddr>,
+    pub api_url: Option<String>,
+    pub uaa_url: Option<String>,
+    pub cc_database: Option<String>,
+    pub uaa_database: Option<String>,
+    pub access_token_validity_seconds: Option<u64>,
+    pub refresh_token_validity_seconds: Option<u64>,
+}
+
+impl ConfigFile {
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("in config file {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        Ok(toml::from_str(text)?)
+    }
+}
+
+/// Values from flags and environment variables, which win over the file.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub api_addr: Option<SocketAddr>,
+    pub uaa_addr: Option<SocketAddr>,
+    pub api_url: Option<String>,
+    pub uaa_url: Option<String>,
+}
+
+pub const DEFAULT_API_ADDR: &str = "127.0.0.1:9022";
+pub const DEFAULT_UAA_ADDR: &str = "127.0.0.1:9023";
+/// cf-deployment's validities for the `cf` client.
+const DEFAULT_ACCESS_TOKEN_VALIDITY: u64 = 1200;
+const DEFAULT_REFRESH_TOKEN_VALIDITY: u64 = 30 * 24 * 3600;
+
+impl Config {
+    pub fn resolve(file: ConfigFile, flags: Overrides, env: &dyn EnvSource) -> anyhow::Result<Self> {
+        let data_dir = match flags.data_dir.or(file.data_dir) {
+            Some(dir) => dir,
+            None => default_data_dir(env)?,
+        };
+        let database = |configured: Option<String>, file_name: &str| -> anyhow::Result<DatabaseUrl> {
+            match configured {
+                Some(url) => url.parse().with_context(|| format!("database URL for {file_name}")),
+                None => Ok(DatabaseUrl::sqlite(data_dir.join(file_name))),
+            }
+        };
+        Ok(Self {
+            cc_database: database(file.cc_database, "cc.db")?,
+            uaa_database: database(file.uaa_database, "uaa.db")?,
+            api_addr: flags.api_addr.or(file.api_addr).unwrap_or_else(|| parse_addr(DEFAULT_API_ADDR)),
+            uaa_addr: flags.uaa_addr.or(file.uaa_addr).unwrap_or_else(|| parse_addr(DEFAULT_UAA_ADDR)),
+            api_url: flags.api_url.or(file.api_url).map(trim_url),
+            uaa_url: flags.uaa_url.or(file.uaa_url).map(trim_url),
+            access_token_validity: Duration::from_secs(
+                file.access_token_validity_seconds.unwrap_or(DEFAULT_ACCESS_TOKEN_VALIDITY),
+            ),
+            refresh_token_validity: Duration::from_secs(
+                file.refresh_token_validity_seconds.unwrap_or(DEFAULT_REFRESH_TOKEN_VALIDITY),
+            ),
+            data_dir,
+        })
+    }
+
+    /// Defaults only, with everything stored under `data_dir` and listeners on free ports.
+    /// What tests and benchmarks start from.
+    pub fn ephemeral(data_dir: impl Into<PathBuf>) -> Self {
+        let flags = Overrides {
+            data_dir: Some(data_dir.into()),
+            api_addr: Some(parse_addr("127.0.0.1:0")),
+            uaa_addr: Some(parse_addr("127.0.0.1:0")),
+            ..Overrides::default()
+        };
+        Self::resolve(ConfigFile::default(), flags, &NoEnv).expect("defaults always resolve")
+    }
+}
+
+struct NoEnv;
+
+impl EnvSource for NoEnv {
+    fn var(&self, _: &str) -> Option<String> {
+        None
+    }
+}
+
+fn parse_addr(addr: &str) -> SocketAddr {
+    addr.parse().expect("built-in address is valid")
+}
+
+fn trim_url(url: String) -> String {
+    url.trim_end_matches('/').to_owned()
+}
+
+/// `$XDG_DATA_HOME/ingot`, else `$HOME/.local/share/ingot`.
+fn default_data_dir(env: &dyn EnvSource) -> anyhow::Result<PathBuf> {
+    if let Some(xdg) = env.var("XDG_DATA_HOME") {
+        return Ok(PathBuf::from(xdg).join("ingot"));
+    }
+    let home = env
+        .var("HOME")
+        .context("cannot choose a data directory: set --data-dir, INGOT_DATA_DIR or HOME")?;
+    Ok(PathBuf::from(home).join(".local/share/ingot"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    struct FakeEnv(HashMap<&'static str, &'static str>);
+
+    impl EnvSource for FakeEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0.get(name).map(|v| v.to_string())
+        }
+    }
+
+    #[test]
+    fn defaults_need_nothing_but_a_home() {
+        let env = FakeEnv(HashMap::from([("HOME", "/home/dev")]));
+        let config = Config::resolve(ConfigFile::default(), Overrides::default(), &env).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/home/dev/.local/share/ingot"));
+        assert_eq!(config.api_addr.to_string(), DEFAULT_API_ADDR);
+        assert_eq!(config.uaa_addr.to_string(), DEFAULT_UAA_ADDR);
+        assert_eq!(config.cc_database, DatabaseUrl::sqlite("/home/dev/.local/share/ingot/cc.db"));
+        assert_eq!(config.access_token_validity, Duration::from_secs(1200));
+    }
+
+    #[test]
+    fn xdg_data_home_wins_over_home() {
+        let env = FakeEnv(HashMap::from([("HOME", "/home/dev"), ("XDG_DATA_HOME", "/data")]));
+        let config = Config::resolve(ConfigFile::default(), Overrides::default(), &env).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/data/ingot"));
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let file = ConfigFile::parse(
+            "data_dir = \"/from/file\"\napi_addr = \"0.0.0.0:8000\"\nuaa_url = \"http://uaa.example/\"\n\
+             access_token_validity_seconds = 60\n",
+        )
+        .unwrap();
+        let flags = Overrides { data_dir: Some("/from/flag".into()), ..Overrides::default() };
+        let config = Config::resolve(file, flags, &FakeEnv(HashMap::new())).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/from/flag"));
+        assert_eq!(config.api_addr.to_string(), "0.0.0.0:8000");
+        assert_eq!(config.uaa_url.as_deref(), Some("http://uaa.example"));
+        assert_eq!(config.access_token_validity, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_database_urls_are_rejected() {
+        assert!(ConfigFile::parse("data_dri = \"/x\"").is_err());
+        let file = ConfigFile::parse("cc_database = \"mysql://x\"").unwrap();
+        let env = FakeEnv(HashMap::from([("HOME", "/h")]));
+        assert!(Config::resolve(file, Overrides::default(), &env).is_err());
+    }
+
+    #[test]
+    fn without_home_or_data_dir_the_error_says_what_to_set() {
+        let err = Config::resolve(ConfigFile::default(), Overrides::default(), &FakeEnv(HashMap::new()))
+            .unwrap_err();
+        assert!(err.to_string().contains("--data-dir"));
+    }
+}

@@ -1,0 +1,14 @@
+//! The `ingot` binary's wiring: configuration, the admin credentials, and the components that
+//! `ingot up` (everything in one process) or `ingot <component>` runs.
+//!
+//! It holds no domain logic: it reads config (the only crate that reads files and environment),
+//! opens each component with its dependencies, and runs them as one ordered group.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod credentials;
+mod group;
+pub mod up;
+
+pub use config::Config;
+pub use up::{Ingot, Endpoints};

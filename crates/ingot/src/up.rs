@@ -1,0 +1,242 @@
+//! Starting Ingot's components, in-process, in dependency order: the UAA first (the Cloud
+//! Controller verifies its tokens), then the Cloud Controller.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use ingot_capi::{CloudController, CloudControllerConfig, CloudControllerDeps};
+use ingot_core::{Clock, IdGen, Shutdown, SystemClock, UuidIds};
+use ingot_uaa::{AdminBootstrap, Uaa, UaaConfig};
+use tokio::net::TcpListener;
+
+use crate::{config::Config, credentials::AdminCredentials, group::Group};
+
+/// Which components this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `ingot up`: everything.
+    All,
+    /// `ingot uaa`.
+    Uaa,
+    /// `ingot cc`.
+    CloudController,
+}
+
+/// The URLs clients use to reach this process's components.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub api_url: Option<String>,
+    pub uaa_url: String,
+}
+
+/// A running Ingot process.
+pub struct Ingot {
+    endpoints: Endpoints,
+    credentials: Option<AdminCredentials>,
+    shutdown: Shutdown,
+    group: Group,
+    uaa: Option<Uaa>,
+    cc: Option<CloudController>,
+}
+
+impl Ingot {
+    /// Starts the components `role` names and returns once every listener is bound and serving.
+    pub async fn start(config: Config, role: Role) -> anyhow::Result<Self> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let ids: Arc<dyn IdGen> = Arc::new(UuidIds);
+        let shutdown = Shutdown::new();
+        let mut group = Group::new(shutdown.clone());
+        tracing::info!(data_dir = %config.data_dir.display(), "starting ingot");
+
+        let (uaa, uaa_url, credentials) = match role {
+            Role::All | Role::Uaa => {
+                let credentials = AdminCredentials::load_or_create(&config.data_dir)?;
+                let listener = bind(config.uaa_addr, "UAA").await?;
+                let uaa_url = external_url(config.uaa_url.as_deref(), &listener)?;
+                tracing::info!(database = ?config.uaa_database, "starting UAA");
+                let uaa = Uaa::start(
+                    UaaConfig {
+                        database: config.uaa_database.clone(),
+                        url: uaa_url.clone(),
+                        access_token_validity: config.access_token_validity,
+                        refresh_token_validity: config.refresh_token_validity,
+                        admin: AdminBootstrap {
+                            username: credentials.admin_username.clone(),
+                            password: credentials.admin_password.clone(),
+                            client_id: credentials.admin_client_id.clone(),
+                            client_secret: credentials.admin_client_secret.clone(),
+                        },
+                    },
+                    clock.clone(),
+                    ids.clone(),
+                    shutdown.clone(),
+                )
+                .await
+                .context("starting UAA")?;
+                group.spawn("uaa", serve(listener, uaa.router(), shutdown.clone()));
+                (Some(uaa), uaa_url, Some(credentials))
+            }
+            Role::CloudController => {
+                let url = config
+                    .uaa_url
+                    .clone()
+                    .context("`ingot cc` needs the UAA's URL: set --uaa-url or INGOT_UAA_URL")?;
+                (None, url, None)
+            }
+        };
+
+        let (cc, api_url) = match (role, &uaa) {
+            (Role::All, Some(uaa)) => {
+                let listener = bind(config.api_addr, "Cloud Controller").await?;
+                let api_url = external_url(config.api_url.as_deref(), &listener)?;
+                tracing::info!(database = ?config.cc_database, "starting Cloud Controller");
+                let cc = CloudController::start(
+                    CloudControllerConfig {
+                        database: config.cc_database.clone(),
+                        external_url: api_url.clone(),
+                        uaa_url: uaa_url.clone(),
+                        log_cache_url: None,
+                    },
+                    CloudControllerDeps {
+                        verifier: uaa.verifier(),
+                        users: uaa.directory(),
+                        clock: clock.clone(),
+                        ids: ids.clone(),
+                    },
+                    shutdown.clone(),
+                )
+                .await
+                .context("starting Cloud Controller")?;
+                group.spawn("cloud_controller", serve(listener, cc.router(), shutdown.clone()));
+                (Some(cc), Some(api_url))
+            }
+            (Role::CloudController, _) => anyhow::bail!(
+                "`ingot cc` against a remote UAA is not available yet; run `ingot up`"
+            ),
+            _ => (None, None),
+        };
+
+        Ok(Self {
+            endpoints: Endpoints { api_url, uaa_url },
+            credentials,
+            shutdown,
+            group,
+            uaa,
+            cc,
+        })
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// The admin credentials, when this process runs the UAA.
+    pub fn credentials(&self) -> Option<&AdminCredentials> {
+        self.credentials.as_ref()
+    }
+
+    /// Cancelling this token stops the process gracefully.
+    pub fn shutdown_token(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Runs until shutdown is requested or a component fails, then closes the components in
+    /// reverse start order.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let result = self.group.wait().await;
+        if let Some(cc) = &self.cc {
+            cc.close().await;
+        }
+        if let Some(uaa) = &self.uaa {
+            uaa.close().await;
+        }
+        result
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+}
+
+/// `ingot up` / `ingot uaa`: start, say where everything is, run until SIGINT or SIGTERM.
+pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
+    let data_dir = config.data_dir.clone();
+    let ingot = Ingot::start(config, role).await?;
+    print_banner(&ingot, &data_dir);
+    let shutdown = ingot.shutdown_token();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
+    ingot.wait().await
+}
+
+fn print_banner(ingot: &Ingot, data_dir: &std::path::Path) {
+    let endpoints = ingot.endpoints();
+    println!("Ingot {} is running.", env!("CARGO_PKG_VERSION"));
+    println!("  data directory: {}", data_dir.display());
+    if let Some(api) = &endpoints.api_url {
+        println!("  API endpoint:   {api}");
+    }
+    println!("  UAA endpoint:   {}", endpoints.uaa_url);
+    if let Some(c) = ingot.credentials() {
+        println!("  admin user:     {} / {}", c.admin_username, c.admin_password);
+        println!("  admin client:   {} / {}", c.admin_client_id, c.admin_client_secret);
+        println!(
+            "  (kept in {})",
+            data_dir.join(crate::credentials::FILE_NAME).display()
+        );
+        if let Some(api) = &endpoints.api_url {
+            println!();
+            println!("  cf api {api}");
+            println!("  cf auth {} {}", c.admin_username, c.admin_password);
+        }
+    }
+    println!();
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(e) => {
+            tracing::warn!("cannot watch SIGTERM ({e}); stopping on SIGINT only");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("{what} cannot listen on {addr}"))
+}
+
+/// The configured external URL, or `http://<bound address>` when none is configured.
+fn external_url(configured: Option<&str>, listener: &TcpListener) -> anyhow::Result<String> {
+    if let Some(url) = configured {
+        return Ok(url.to_owned());
+    }
+    let addr = listener.local_addr()?;
+    let host = match addr.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    Ok(format!("http://{host}:{}", addr.port()))
+}
+
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    ingot_core::serve(listener, router, shutdown).await.map_err(Into::into)
+}

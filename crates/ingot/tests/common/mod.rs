@@ -1,0 +1,147 @@
+//! Boots a whole Ingot in-process (temp data dir, free ports) and speaks to it the way the cf CLI
+//! does: discovery documents, the UAA password grant with the `cf` client, JSON to the API.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::time::Duration;
+
+use ingot::{Config, Ingot, up::Role};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub struct Platform {
+    pub ingot: Option<Ingot>,
+    pub api: String,
+    pub uaa: String,
+    pub admin_password: String,
+    pub http: reqwest::Client,
+    _data_dir: tempfile::TempDir,
+}
+
+impl Platform {
+    pub async fn start() -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let ingot = Ingot::start(Config::ephemeral(data_dir.path()), Role::All).await.unwrap();
+        let endpoints = ingot.endpoints().clone();
+        let admin_password = ingot.credentials().unwrap().admin_password.clone();
+        Self {
+            api: endpoints.api_url.unwrap(),
+            uaa: endpoints.uaa_url,
+            admin_password,
+            ingot: Some(ingot),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            _data_dir: data_dir,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        self.ingot.take().unwrap().stop().await.unwrap();
+    }
+
+    /// `cf auth USER PASSWORD`: the password grant with the public `cf` client.
+    pub async fn password_token(&self, username: &str, password: &str) -> Result<String, (StatusCode, Value)> {
+        let response = self
+            .http
+            .post(format!("{}/oauth/token", self.uaa))
+            .basic_auth("cf", Some(""))
+            .form(&[("grant_type", "password"), ("username", username), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        if status != StatusCode::OK {
+            return Err((status, body));
+        }
+        assert_eq!(body["token_type"], "bearer");
+        Ok(body["access_token"].as_str().unwrap().to_owned())
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.password_token("admin", &self.admin_password).await.unwrap()
+    }
+
+    /// Creates a UAA user the way `cf create-user` does, then registers it with the CC.
+    pub async fn create_user(&self, admin: &str, username: &str, password: &str) -> String {
+        let (status, user) = self
+            .send(Method::POST, &format!("{}/Users", self.uaa), admin, Some(json!({
+                "userName": username, "password": password, "origin": "",
+                "name": {"familyName": username, "givenName": username},
+                "emails": [{"value": username, "primary": true}],
+            })))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{user}");
+        let guid = user["id"].as_str().unwrap().to_owned();
+        let (status, body) = self.api_call(Method::POST, "/v3/users", admin, Some(json!({"guid": guid}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        guid
+    }
+
+    pub async fn api_call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.send(method, &format!("{}{}", self.api, path), token, body).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.api_call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.api_call(Method::POST, path, token, Some(body)).await
+    }
+
+    /// A DELETE that answers 202 + Location, then the job poll the CLI does.
+    pub async fn delete_and_wait(&self, path: &str, token: &str) -> Value {
+        let response = self
+            .http
+            .delete(format!("{}{}", self.api, path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED, "DELETE {path}");
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        assert!(location.starts_with(&self.api), "Location must be absolute: {location}");
+        let (status, job) = self.send(Method::GET, &location, token, None).await;
+        assert_eq!(status, StatusCode::OK);
+        job
+    }
+
+    pub async fn send(&self, method: Method, url: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, url).header("accept", "application/json");
+        if !token.is_empty() {
+            request = request.header("authorization", format!("bearer {token}"));
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, body)
+    }
+
+    /// The guid of the first resource a v3 list returns for `path`, if any.
+    pub async fn first_guid(&self, path: &str, token: &str) -> Option<String> {
+        let (status, body) = self.get(path, token).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        body["resources"][0]["guid"].as_str().map(str::to_owned)
+    }
+}
+
+/// The names in a v3 list response.
+pub fn names(list: &Value) -> Vec<String> {
+    list["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Decodes a JWT's payload without verifying it, as the cf CLI does.
+pub fn jwt_claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
