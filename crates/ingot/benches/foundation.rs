@@ -18,7 +18,11 @@ const TOKEN_SECONDS: u64 = 5;
 const TOKEN_CONCURRENCY: usize = 4;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Instance {
@@ -35,7 +39,12 @@ async fn start(data_dir: &std::path::Path, http: &reqwest::Client) -> (Instance,
         .arg("up")
         .arg("--data-dir")
         .arg(data_dir)
-        .args(["--api-addr", &format!("127.0.0.1:{api_port}"), "--uaa-addr", &format!("127.0.0.1:{uaa_port}")])
+        .args([
+            "--api-addr",
+            &format!("127.0.0.1:{api_port}"),
+            "--uaa-addr",
+            &format!("127.0.0.1:{uaa_port}"),
+        ])
         .env("INGOT_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -50,17 +59,29 @@ async fn start(data_dir: &std::path::Path, http: &reqwest::Client) -> (Instance,
                 break;
             }
         }
-        assert!(Instant::now() < deadline, "ingot did not answer within 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "ingot did not answer within 60 s"
+        );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let elapsed = begun.elapsed();
-    (Instance { child, api, uaa: format!("http://127.0.0.1:{uaa_port}") }, elapsed)
+    (
+        Instance {
+            child,
+            api,
+            uaa: format!("http://127.0.0.1:{uaa_port}"),
+        },
+        elapsed,
+    )
 }
 
 async fn stop(mut instance: Instance) {
     if let Some(pid) = instance.child.id() {
         // SIGTERM for a graceful stop, so the next start measures a clean warm start.
-        let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
     }
     let _ = tokio::time::timeout(Duration::from_secs(10), instance.child.wait()).await;
     let _ = instance.child.start_kill();
@@ -82,7 +103,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main]
 async fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing. Both just run.
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     let data_dir = tempfile::tempdir().unwrap();
 
     let (instance, first) = start(data_dir.path(), &http).await;
@@ -98,12 +122,18 @@ async fn main() {
 
     let (instance, _) = start(data_dir.path(), &http).await;
     let pid = instance.child.id().unwrap();
-    let credentials: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(data_dir.path().join("credentials.json")).unwrap()).unwrap();
+    let credentials: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(data_dir.path().join("credentials.json")).unwrap(),
+    )
+    .unwrap();
     let password = credentials["admin_password"].as_str().unwrap().to_owned();
     // A little real use before measuring idle memory: a login and an API call.
     let token = password_grant(&http, &instance.uaa, &password).await;
-    http.get(format!("{}/v3/organizations", instance.api)).bearer_auth(&token).send().await.unwrap();
+    http.get(format!("{}/v3/organizations", instance.api))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss = rss_kib(pid);
 
@@ -129,7 +159,10 @@ async fn main() {
     stop(instance).await;
 
     println!("ingot up: start to API answering GET /");
-    println!("  first start (keys + databases created): {:>8.1} ms", ms(first));
+    println!(
+        "  first start (keys + databases created): {:>8.1} ms",
+        ms(first)
+    );
     println!(
         "  warm start, {WARM_STARTS} runs:  median {:>6.1} ms   p90 {:>6.1} ms   max {:>6.1} ms",
         ms(percentile(&warm, 0.5)),
@@ -137,8 +170,14 @@ async fn main() {
         ms(*warm.last().unwrap())
     );
     println!("resident memory (VmRSS)");
-    println!("  idle after one login and one API call: {:>6.1} MiB", idle_rss as f64 / 1024.0);
-    println!("  after the token benchmark:             {:>6.1} MiB", loaded_rss as f64 / 1024.0);
+    println!(
+        "  idle after one login and one API call: {:>6.1} MiB",
+        idle_rss as f64 / 1024.0
+    );
+    println!(
+        "  after the token benchmark:             {:>6.1} MiB",
+        loaded_rss as f64 / 1024.0
+    );
     println!(
         "password grant: {issued} tokens in {TOKEN_SECONDS} s with {TOKEN_CONCURRENCY} concurrent clients = {:.0} tokens/s",
         issued as f64 / TOKEN_SECONDS as f64
@@ -149,7 +188,11 @@ async fn password_grant(http: &reqwest::Client, uaa: &str, password: &str) -> St
     let body: serde_json::Value = http
         .post(format!("{uaa}/oauth/token"))
         .basic_auth("cf", Some(""))
-        .form(&[("grant_type", "password"), ("username", "admin"), ("password", password)])
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", password),
+        ])
         .send()
         .await
         .unwrap()

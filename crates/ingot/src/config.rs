@@ -46,6 +46,20 @@ pub struct Config {
     pub access_token_validity: Duration,
     /// Lifetime of refresh tokens.
     pub refresh_token_validity: Duration,
+    /// The UAA client `ingot cc` uses to look users up (needs `scim.read`).
+    pub uaa_client_id: String,
+    /// Its secret; when unset, `ingot cc` reads the admin client's from the data dir.
+    pub uaa_client_secret: Option<Secret>,
+}
+
+/// A configured secret: usable, but never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// The optional TOML file: every key may be left out.
@@ -61,6 +75,8 @@ pub struct ConfigFile {
     pub uaa_database: Option<String>,
     pub access_token_validity_seconds: Option<u64>,
     pub refresh_token_validity_seconds: Option<u64>,
+    pub uaa_client_id: Option<String>,
+    pub uaa_client_secret: Option<String>,
 }
 
 impl ConfigFile {
@@ -83,6 +99,8 @@ pub struct Overrides {
     pub uaa_addr: Option<SocketAddr>,
     pub api_url: Option<String>,
     pub uaa_url: Option<String>,
+    pub uaa_client_id: Option<String>,
+    pub uaa_client_secret: Option<String>,
 }
 
 pub const DEFAULT_API_ADDR: &str = "127.0.0.1:9022";
@@ -92,30 +110,53 @@ const DEFAULT_ACCESS_TOKEN_VALIDITY: u64 = 1200;
 const DEFAULT_REFRESH_TOKEN_VALIDITY: u64 = 30 * 24 * 3600;
 
 impl Config {
-    pub fn resolve(file: ConfigFile, flags: Overrides, env: &dyn EnvSource) -> anyhow::Result<Self> {
+    pub fn resolve(
+        file: ConfigFile,
+        flags: Overrides,
+        env: &dyn EnvSource,
+    ) -> anyhow::Result<Self> {
         let data_dir = match flags.data_dir.or(file.data_dir) {
             Some(dir) => dir,
             None => default_data_dir(env)?,
         };
-        let database = |configured: Option<String>, file_name: &str| -> anyhow::Result<DatabaseUrl> {
-            match configured {
-                Some(url) => url.parse().with_context(|| format!("database URL for {file_name}")),
-                None => Ok(DatabaseUrl::sqlite(data_dir.join(file_name))),
-            }
-        };
+        let database =
+            |configured: Option<String>, file_name: &str| -> anyhow::Result<DatabaseUrl> {
+                match configured {
+                    Some(url) => url
+                        .parse()
+                        .with_context(|| format!("database URL for {file_name}")),
+                    None => Ok(DatabaseUrl::sqlite(data_dir.join(file_name))),
+                }
+            };
         Ok(Self {
             cc_database: database(file.cc_database, "cc.db")?,
             uaa_database: database(file.uaa_database, "uaa.db")?,
-            api_addr: flags.api_addr.or(file.api_addr).unwrap_or_else(|| parse_addr(DEFAULT_API_ADDR)),
-            uaa_addr: flags.uaa_addr.or(file.uaa_addr).unwrap_or_else(|| parse_addr(DEFAULT_UAA_ADDR)),
+            api_addr: flags
+                .api_addr
+                .or(file.api_addr)
+                .unwrap_or_else(|| parse_addr(DEFAULT_API_ADDR)),
+            uaa_addr: flags
+                .uaa_addr
+                .or(file.uaa_addr)
+                .unwrap_or_else(|| parse_addr(DEFAULT_UAA_ADDR)),
             api_url: flags.api_url.or(file.api_url).map(trim_url),
             uaa_url: flags.uaa_url.or(file.uaa_url).map(trim_url),
             access_token_validity: Duration::from_secs(
-                file.access_token_validity_seconds.unwrap_or(DEFAULT_ACCESS_TOKEN_VALIDITY),
+                file.access_token_validity_seconds
+                    .unwrap_or(DEFAULT_ACCESS_TOKEN_VALIDITY),
             ),
             refresh_token_validity: Duration::from_secs(
-                file.refresh_token_validity_seconds.unwrap_or(DEFAULT_REFRESH_TOKEN_VALIDITY),
+                file.refresh_token_validity_seconds
+                    .unwrap_or(DEFAULT_REFRESH_TOKEN_VALIDITY),
             ),
+            uaa_client_id: flags
+                .uaa_client_id
+                .or(file.uaa_client_id)
+                .unwrap_or_else(|| "admin".into()),
+            uaa_client_secret: flags
+                .uaa_client_secret
+                .or(file.uaa_client_secret)
+                .map(Secret),
             data_dir,
         })
     }
@@ -178,16 +219,25 @@ mod tests {
     fn defaults_need_nothing_but_a_home() {
         let env = FakeEnv(HashMap::from([("HOME", "/home/dev")]));
         let config = Config::resolve(ConfigFile::default(), Overrides::default(), &env).unwrap();
-        assert_eq!(config.data_dir, PathBuf::from("/home/dev/.local/share/ingot"));
+        assert_eq!(
+            config.data_dir,
+            PathBuf::from("/home/dev/.local/share/ingot")
+        );
         assert_eq!(config.api_addr.to_string(), DEFAULT_API_ADDR);
         assert_eq!(config.uaa_addr.to_string(), DEFAULT_UAA_ADDR);
-        assert_eq!(config.cc_database, DatabaseUrl::sqlite("/home/dev/.local/share/ingot/cc.db"));
+        assert_eq!(
+            config.cc_database,
+            DatabaseUrl::sqlite("/home/dev/.local/share/ingot/cc.db")
+        );
         assert_eq!(config.access_token_validity, Duration::from_secs(1200));
     }
 
     #[test]
     fn xdg_data_home_wins_over_home() {
-        let env = FakeEnv(HashMap::from([("HOME", "/home/dev"), ("XDG_DATA_HOME", "/data")]));
+        let env = FakeEnv(HashMap::from([
+            ("HOME", "/home/dev"),
+            ("XDG_DATA_HOME", "/data"),
+        ]));
         let config = Config::resolve(ConfigFile::default(), Overrides::default(), &env).unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/data/ingot"));
     }
@@ -199,12 +249,27 @@ mod tests {
              access_token_validity_seconds = 60\n",
         )
         .unwrap();
-        let flags = Overrides { data_dir: Some("/from/flag".into()), ..Overrides::default() };
+        let flags = Overrides {
+            data_dir: Some("/from/flag".into()),
+            ..Overrides::default()
+        };
         let config = Config::resolve(file, flags, &FakeEnv(HashMap::new())).unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/from/flag"));
         assert_eq!(config.api_addr.to_string(), "0.0.0.0:8000");
         assert_eq!(config.uaa_url.as_deref(), Some("http://uaa.example"));
         assert_eq!(config.access_token_validity, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let flags = Overrides {
+            uaa_client_secret: Some("hunter2".into()),
+            ..Overrides::default()
+        };
+        let env = FakeEnv(HashMap::from([("HOME", "/h")]));
+        let config = Config::resolve(ConfigFile::default(), flags, &env).unwrap();
+        assert_eq!(config.uaa_client_secret, Some(Secret("hunter2".into())));
+        assert!(!format!("{config:?}").contains("hunter2"));
     }
 
     #[test]
@@ -217,8 +282,12 @@ mod tests {
 
     #[test]
     fn without_home_or_data_dir_the_error_says_what_to_set() {
-        let err = Config::resolve(ConfigFile::default(), Overrides::default(), &FakeEnv(HashMap::new()))
-            .unwrap_err();
+        let err = Config::resolve(
+            ConfigFile::default(),
+            Overrides::default(),
+            &FakeEnv(HashMap::new()),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("--data-dir"));
     }
 }

@@ -31,9 +31,8 @@ impl AdminCredentials {
     /// this is the first start.
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
         let path = data_dir.join(FILE_NAME);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text)
-                .with_context(|| format!("{} is not valid; fix or remove it", path.display())),
+        match std::fs::metadata(&path) {
+            Ok(_) => Self::read(data_dir),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let credentials = Self::generate();
                 std::fs::create_dir_all(data_dir)
@@ -52,6 +51,15 @@ impl AdminCredentials {
         }
     }
 
+    /// Reads existing credentials; an error if there are none.
+    pub fn read(data_dir: &Path) -> anyhow::Result<Self> {
+        let path = data_dir.join(FILE_NAME);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not valid; fix or remove it", path.display()))
+    }
+
     fn generate() -> Self {
         Self {
             admin_username: "admin".into(),
@@ -63,7 +71,11 @@ impl AdminCredentials {
 }
 
 fn random_secret() -> String {
-    rand::thread_rng().sample_iter(&Alphanumeric).take(24).map(char::from).collect()
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect()
 }
 
 #[cfg(test)]
@@ -79,11 +91,17 @@ mod tests {
         assert_eq!(first.admin_username, "admin");
         assert_eq!(first.admin_password.len(), 24);
         assert_ne!(first.admin_password, first.admin_client_secret);
-        let mode = std::fs::metadata(dir.path().join(FILE_NAME)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join(FILE_NAME))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(AdminCredentials::load_or_create(dir.path()).unwrap(), first);
         let other = tempfile::tempdir().unwrap();
-        assert_ne!(AdminCredentials::load_or_create(other.path()).unwrap(), first);
+        assert_ne!(
+            AdminCredentials::load_or_create(other.path()).unwrap(),
+            first
+        );
     }
 
     #[test]

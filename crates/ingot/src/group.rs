@@ -13,7 +13,10 @@ pub struct Group {
 
 impl Group {
     pub fn new(shutdown: Shutdown) -> Self {
-        Self { shutdown, tasks: JoinSet::new() }
+        Self {
+            shutdown,
+            tasks: JoinSet::new(),
+        }
     }
 
     pub fn spawn(

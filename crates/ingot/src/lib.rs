@@ -11,4 +11,4 @@ mod group;
 pub mod up;
 
 pub use config::Config;
-pub use up::{Ingot, Endpoints};
+pub use up::{Endpoints, Ingot};

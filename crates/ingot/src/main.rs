@@ -44,6 +44,12 @@ struct ComponentArgs {
     /// External URL of the UAA (for `ingot cc`: the UAA to use).
     #[arg(long, env = "INGOT_UAA_URL")]
     uaa_url: Option<String>,
+    /// UAA client `ingot cc` uses for user lookups (needs scim.read).
+    #[arg(long, env = "INGOT_UAA_CLIENT_ID")]
+    uaa_client_id: Option<String>,
+    /// Its secret; by default `ingot cc` reads the admin client's from the data dir.
+    #[arg(long, env = "INGOT_UAA_CLIENT_SECRET", hide_env_values = true)]
+    uaa_client_secret: Option<String>,
 }
 
 impl ComponentArgs {
@@ -58,6 +64,8 @@ impl ComponentArgs {
             uaa_addr: self.uaa_addr,
             api_url: self.api_url,
             uaa_url: self.uaa_url,
+            uaa_client_id: self.uaa_client_id,
+            uaa_client_secret: self.uaa_client_secret,
         };
         Config::resolve(file, overrides, &ingot::config::ProcessEnv)
     }
@@ -83,6 +91,9 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Up(args) => runtime.block_on(ingot::up::run(args.load()?, ingot::up::Role::All)),
         Command::Uaa(args) => runtime.block_on(ingot::up::run(args.load()?, ingot::up::Role::Uaa)),
-        Command::Cc(args) => runtime.block_on(ingot::up::run(args.load()?, ingot::up::Role::CloudController)),
+        Command::Cc(args) => runtime.block_on(ingot::up::run(
+            args.load()?,
+            ingot::up::Role::CloudController,
+        )),
     }
 }

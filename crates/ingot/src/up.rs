@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use ingot_capi::{CloudController, CloudControllerConfig, CloudControllerDeps};
 use ingot_core::{Clock, IdGen, Shutdown, SystemClock, UuidIds};
-use ingot_uaa::{AdminBootstrap, Uaa, UaaConfig};
+use ingot_uaa::{AdminBootstrap, Uaa, UaaClient, UaaConfig, UserDirectory};
 use tokio::net::TcpListener;
 
 use crate::{config::Config, credentials::AdminCredentials, group::Group};
@@ -85,8 +85,29 @@ impl Ingot {
             }
         };
 
-        let (cc, api_url) = match (role, &uaa) {
-            (Role::All, Some(uaa)) => {
+        // The Cloud Controller verifies tokens and looks users up in-process when the UAA runs
+        // here, and over the UAA's HTTP API when it runs elsewhere: same code, two wirings.
+        let uaa_access = match (role, &uaa) {
+            (Role::All, Some(uaa)) => Some((uaa.verifier(), uaa.directory())),
+            (Role::CloudController, _) => {
+                let secret = match &config.uaa_client_secret {
+                    Some(secret) => secret.0.clone(),
+                    None => AdminCredentials::read(&config.data_dir)
+                        .context("`ingot cc` needs a UAA client secret: set --uaa-client-secret or INGOT_UAA_CLIENT_SECRET")?
+                        .admin_client_secret,
+                };
+                let client = UaaClient::new(&uaa_url, &config.uaa_client_id, &secret);
+                let verifier = client
+                    .fetch_verifier()
+                    .await
+                    .with_context(|| format!("fetching token keys from the UAA at {uaa_url}"))?;
+                let users: Arc<dyn UserDirectory> = Arc::new(client);
+                Some((verifier, users))
+            }
+            _ => None,
+        };
+        let (cc, api_url) = match uaa_access {
+            Some((verifier, users)) => {
                 let listener = bind(config.api_addr, "Cloud Controller").await?;
                 let api_url = external_url(config.api_url.as_deref(), &listener)?;
                 tracing::info!(database = ?config.cc_database, "starting Cloud Controller");
@@ -98,8 +119,8 @@ impl Ingot {
                         log_cache_url: None,
                     },
                     CloudControllerDeps {
-                        verifier: uaa.verifier(),
-                        users: uaa.directory(),
+                        verifier,
+                        users,
                         clock: clock.clone(),
                         ids: ids.clone(),
                     },
@@ -107,13 +128,13 @@ impl Ingot {
                 )
                 .await
                 .context("starting Cloud Controller")?;
-                group.spawn("cloud_controller", serve(listener, cc.router(), shutdown.clone()));
+                group.spawn(
+                    "cloud_controller",
+                    serve(listener, cc.router(), shutdown.clone()),
+                );
                 (Some(cc), Some(api_url))
             }
-            (Role::CloudController, _) => anyhow::bail!(
-                "`ingot cc` against a remote UAA is not available yet; run `ingot up`"
-            ),
-            _ => (None, None),
+            None => (None, None),
         };
 
         Ok(Self {
@@ -159,7 +180,7 @@ impl Ingot {
     }
 }
 
-/// `ingot up` / `ingot uaa`: start, say where everything is, run until SIGINT or SIGTERM.
+/// `ingot up` / `ingot uaa` / `ingot cc`: start, say where everything is, run until SIGINT or SIGTERM.
 pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
     let ingot = Ingot::start(config, role).await?;
@@ -182,8 +203,14 @@ fn print_banner(ingot: &Ingot, data_dir: &std::path::Path) {
     }
     println!("  UAA endpoint:   {}", endpoints.uaa_url);
     if let Some(c) = ingot.credentials() {
-        println!("  admin user:     {} / {}", c.admin_username, c.admin_password);
-        println!("  admin client:   {} / {}", c.admin_client_id, c.admin_client_secret);
+        println!(
+            "  admin user:     {} / {}",
+            c.admin_username, c.admin_password
+        );
+        println!(
+            "  admin client:   {} / {}",
+            c.admin_client_id, c.admin_client_secret
+        );
         println!(
             "  (kept in {})",
             data_dir.join(crate::credentials::FILE_NAME).display()
@@ -238,5 +265,7 @@ async fn serve(
     router: axum::Router,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    ingot_core::serve(listener, router, shutdown).await.map_err(Into::into)
+    ingot_core::serve(listener, router, shutdown)
+        .await
+        .map_err(Into::into)
 }

@@ -9,7 +9,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 pub struct Platform {
-    pub ingot: Option<Ingot>,
+    /// The running processes, in start order (one for `ingot up`, two when split).
+    pub ingots: Vec<Ingot>,
     pub api: String,
     pub uaa: String,
     pub admin_password: String,
@@ -20,30 +21,91 @@ pub struct Platform {
 impl Platform {
     pub async fn start() -> Self {
         let data_dir = tempfile::tempdir().unwrap();
-        let ingot = Ingot::start(Config::ephemeral(data_dir.path()), Role::All).await.unwrap();
+        let ingot = Ingot::start(Config::ephemeral(data_dir.path()), Role::All)
+            .await
+            .unwrap();
         let endpoints = ingot.endpoints().clone();
         let admin_password = ingot.credentials().unwrap().admin_password.clone();
-        Self {
-            api: endpoints.api_url.unwrap(),
-            uaa: endpoints.uaa_url,
+        Self::new(
+            vec![ingot],
+            endpoints.api_url.unwrap(),
+            endpoints.uaa_url,
             admin_password,
-            ingot: Some(ingot),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            data_dir,
+        )
+    }
+
+    /// `ingot uaa` and `ingot cc` as two separate components: the Cloud Controller reaches the
+    /// UAA only over HTTP (token keys, SCIM lookups with the admin client).
+    pub async fn start_split() -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let uaa = Ingot::start(Config::ephemeral(data_dir.path().join("uaa")), Role::Uaa)
+            .await
+            .unwrap();
+        let uaa_url = uaa.endpoints().uaa_url.clone();
+        let credentials = uaa.credentials().unwrap().clone();
+        let mut cc_config = Config::ephemeral(data_dir.path().join("cc"));
+        cc_config.uaa_url = Some(uaa_url.clone());
+        cc_config.uaa_client_secret = Some(ingot::config::Secret(credentials.admin_client_secret));
+        let cc = Ingot::start(cc_config, Role::CloudController)
+            .await
+            .unwrap();
+        assert!(
+            cc.credentials().is_none(),
+            "the Cloud Controller alone holds no admin credentials"
+        );
+        let api = cc.endpoints().api_url.clone().unwrap();
+        Self::new(
+            vec![uaa, cc],
+            api,
+            uaa_url,
+            credentials.admin_password,
+            data_dir,
+        )
+    }
+
+    fn new(
+        ingots: Vec<Ingot>,
+        api: String,
+        uaa: String,
+        admin_password: String,
+        data_dir: tempfile::TempDir,
+    ) -> Self {
+        Self {
+            ingots,
+            api,
+            uaa,
+            admin_password,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
             _data_dir: data_dir,
         }
     }
 
+    /// Stops the processes in reverse start order.
     pub async fn stop(mut self) {
-        self.ingot.take().unwrap().stop().await.unwrap();
+        while let Some(ingot) = self.ingots.pop() {
+            ingot.stop().await.unwrap();
+        }
     }
 
     /// `cf auth USER PASSWORD`: the password grant with the public `cf` client.
-    pub async fn password_token(&self, username: &str, password: &str) -> Result<String, (StatusCode, Value)> {
+    pub async fn password_token(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<String, (StatusCode, Value)> {
         let response = self
             .http
             .post(format!("{}/oauth/token", self.uaa))
             .basic_auth("cf", Some(""))
-            .form(&[("grant_type", "password"), ("username", username), ("password", password)])
+            .form(&[
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", password),
+            ])
             .send()
             .await
             .unwrap();
@@ -57,27 +119,48 @@ impl Platform {
     }
 
     pub async fn admin_token(&self) -> String {
-        self.password_token("admin", &self.admin_password).await.unwrap()
+        self.password_token("admin", &self.admin_password)
+            .await
+            .unwrap()
     }
 
     /// Creates a UAA user the way `cf create-user` does, then registers it with the CC.
     pub async fn create_user(&self, admin: &str, username: &str, password: &str) -> String {
         let (status, user) = self
-            .send(Method::POST, &format!("{}/Users", self.uaa), admin, Some(json!({
-                "userName": username, "password": password, "origin": "",
-                "name": {"familyName": username, "givenName": username},
-                "emails": [{"value": username, "primary": true}],
-            })))
+            .send(
+                Method::POST,
+                &format!("{}/Users", self.uaa),
+                admin,
+                Some(json!({
+                    "userName": username, "password": password, "origin": "",
+                    "name": {"familyName": username, "givenName": username},
+                    "emails": [{"value": username, "primary": true}],
+                })),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{user}");
         let guid = user["id"].as_str().unwrap().to_owned();
-        let (status, body) = self.api_call(Method::POST, "/v3/users", admin, Some(json!({"guid": guid}))).await;
+        let (status, body) = self
+            .api_call(
+                Method::POST,
+                "/v3/users",
+                admin,
+                Some(json!({"guid": guid})),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         guid
     }
 
-    pub async fn api_call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
-        self.send(method, &format!("{}{}", self.api, path), token, body).await
+    pub async fn api_call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.send(method, &format!("{}{}", self.api, path), token, body)
+            .await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
@@ -99,14 +182,26 @@ impl Platform {
             .unwrap();
         assert_eq!(response.status(), StatusCode::ACCEPTED, "DELETE {path}");
         let location = response.headers()["location"].to_str().unwrap().to_owned();
-        assert!(location.starts_with(&self.api), "Location must be absolute: {location}");
+        assert!(
+            location.starts_with(&self.api),
+            "Location must be absolute: {location}"
+        );
         let (status, job) = self.send(Method::GET, &location, token, None).await;
         assert_eq!(status, StatusCode::OK);
         job
     }
 
-    pub async fn send(&self, method: Method, url: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self.http.request(method, url).header("accept", "application/json");
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, url)
+            .header("accept", "application/json");
         if !token.is_empty() {
             request = request.header("authorization", format!("bearer {token}"));
         }
@@ -116,7 +211,11 @@ impl Platform {
         let response = request.send().await.unwrap();
         let status = response.status();
         let text = response.text().await.unwrap();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, body)
     }
 
@@ -142,6 +241,8 @@ pub fn names(list: &Value) -> Vec<String> {
 pub fn jwt_claims(token: &str) -> Value {
     use base64::Engine;
     let payload = token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
