@@ -53,7 +53,7 @@ async fn authentication_errors() {
 #[tokio::test]
 async fn unknown_paths() {
     let cc = TestCc::start().await;
-    for path in ["/v3/nothing", "/v2/nothing", "/foo/bar"] {
+    for path in ["/v3/nothing", "/foo/bar"] {
         let res = cc.get(path, &cc.admin).await;
         assert_eq!(res.status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(
@@ -61,6 +61,12 @@ async fn unknown_paths() {
             (10000, "CF-NotFound".into(), "Unknown request".into())
         );
     }
+    // Under /v2 the v2 clients expect the v2 error shape.
+    let res = cc.get("/v2/nothing", &cc.admin).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(res.body["code"], 10000);
+    assert_eq!(res.body["error_code"], "CF-NotFound");
+    assert_eq!(res.body["description"], "Unknown request");
     let res = cc
         .send_raw(Method::PUT, "/v3/organizations", Some(&cc.admin), None)
         .await;
@@ -517,5 +523,28 @@ async fn unfinished_jobs_resume_at_start() {
         format!("{}/v3/jobs/crashed-job", cc.base)
     );
     let res = cc.get(&format!("/v3/organizations/{org}"), &cc.admin).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn org_usage_summary_has_cc_shape_and_follows_visibility() {
+    let cc = TestCc::start().await;
+    let org = cc.create_org("summed").await;
+    let res = cc
+        .get(&format!("/v3/organizations/{org}/usage_summary"), &cc.admin)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["usage_summary"]["started_instances"], 0);
+    assert_eq!(res.body["usage_summary"]["memory_in_mb"], 0);
+    assert!(
+        res.body["links"]["self"]["href"]
+            .as_str()
+            .unwrap()
+            .ends_with("/usage_summary")
+    );
+    let outsider = common::user_token("outsider", "outsider", &["cloud_controller.read"]);
+    let res = cc
+        .get(&format!("/v3/organizations/{org}/usage_summary"), &outsider)
+        .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 }

@@ -111,8 +111,13 @@ async fn request_id(State(state): State<AppState>, req: Request, next: Next) -> 
     response
 }
 
-async fn unknown_request() -> Error {
-    Error::UnknownRequest
+/// 404 "Unknown request", in the v2 shape under /v2 and the v3 shape elsewhere.
+async fn unknown_request(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/v2/") {
+        error::V2Error::from(Error::UnknownRequest).into_response()
+    } else {
+        Error::UnknownRequest.into_response()
+    }
 }
 
 pub fn router(state: AppState) -> Router {

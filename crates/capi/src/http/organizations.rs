@@ -53,6 +53,10 @@ pub fn routes() -> Router<AppState> {
             "/v3/organizations/{guid}/users",
             get(list_organization_users),
         )
+        .route(
+            "/v3/organizations/{guid}/usage_summary",
+            get(get_usage_summary),
+        )
 }
 
 pub fn organization_json(state: &Inner, org: &Organization) -> Value {
@@ -103,6 +107,32 @@ async fn get_organization(
 ) -> Result<Json<Value>, Error> {
     let org = state.service.organization(&actor, &guid).await?;
     Ok(Json(organization_json(&state, &org)))
+}
+
+/// What the org uses. Until apps and routes exist every figure is zero, but the shape is CC's.
+async fn get_usage_summary(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+) -> Result<Json<Value>, Error> {
+    let org = state.service.organization(&actor, &guid).await?;
+    let self_path = format!("/v3/organizations/{}/usage_summary", org.guid);
+    Ok(Json(json!({
+        "usage_summary": {
+            "started_instances": 0,
+            "memory_in_mb": 0,
+            "routes": 0,
+            "service_instances": 0,
+            "reserved_ports": 0,
+            "domains": 0,
+            "per_app_tasks": 0,
+            "service_keys": 0,
+        },
+        "links": {
+            "self": state.link(&self_path),
+            "organization": state.link(&format!("/v3/organizations/{}", org.guid)),
+        },
+    })))
 }
 
 async fn create_organization(
