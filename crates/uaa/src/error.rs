@@ -52,6 +52,9 @@ pub enum Error {
     InvalidFilter(String),
     #[error("{0}")]
     InvalidPassword(String),
+    /// A configuration that makes no sense (such as an empty admin user name).
+    #[error("invalid UAA configuration: {0}")]
+    InvalidConfig(String),
     /// A configuration this build cannot run (such as a PostgreSQL UAA database, for now).
     #[error("{0}")]
     Unsupported(String),

@@ -477,3 +477,105 @@ async fn list_paging_and_attributes() {
     assert_eq!(bob_list["totalResults"], 2);
     uaa.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_creates_of_one_name_make_one_user() {
+    let dir = tempdir();
+    let uaa = TestUaa::start(dir.path()).await;
+    let admin = uaa.admin_token().await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        // Half race for one name, half create distinct users, all at once.
+        let name = if i % 2 == 0 {
+            "racer".to_owned()
+        } else {
+            format!("user{i}")
+        };
+        let request = uaa
+            .http
+            .post(uaa.at("/Users"))
+            .bearer_auth(&admin)
+            .json(&cf_create_user_body(&name, "pw"));
+        attempts.spawn(async move { request.send().await.map(|r| r.status()) });
+    }
+    let statuses: Vec<StatusCode> = attempts
+        .join_all()
+        .await
+        .into_iter()
+        .map(|r| r.expect("POST /Users"))
+        .collect();
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let conflicts = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((created, conflicts), (5, 3), "{statuses:?}");
+    // Go's url.Values encodes spaces as `+`, as the cf CLI sends them.
+    let (_, list) = uaa
+        .get(
+            "/Users?filter=userName+eq+%22racer%22+and+origin+eq+%22uaa%22",
+            &admin,
+        )
+        .await;
+    assert_eq!(list["totalResults"], 1, "{list}");
+    uaa.stop().await;
+}
+
+#[tokio::test]
+async fn users_update_themselves_but_not_their_status() {
+    let dir = tempdir();
+    let uaa = TestUaa::start(dir.path()).await;
+    let admin = uaa.admin_token().await;
+    let (_, bob) = uaa
+        .post_json("/Users", &admin, &cf_create_user_body("bob", "pw"))
+        .await;
+    let id = bob["id"].as_str().expect("id").to_owned();
+    let (_, token) = uaa.password_grant("bob", "pw").await;
+    let bob_token = token["access_token"].as_str().expect("token").to_owned();
+
+    // Sending back what was read, with a new name and an attempt to deactivate.
+    let mut body = bob.clone();
+    body["name"]["givenName"] = json!("Bobby");
+    body["active"] = json!(false);
+    let response = uaa
+        .http
+        .put(uaa.at(&format!("/Users/{id}")))
+        .bearer_auth(&bob_token)
+        .json(&body)
+        .send()
+        .await
+        .expect("put");
+    let (status, updated) = json(response).await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["name"]["givenName"], "Bobby");
+    assert_eq!(updated["active"], true);
+
+    // Not someone else, and no group administration.
+    let admin_id = jwt_payload(&admin)["user_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let response = uaa
+        .http
+        .put(uaa.at(&format!("/Users/{admin_id}")))
+        .bearer_auth(&bob_token)
+        .json(&cf_create_user_body("admin", "x"))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let (status, _) = uaa.get("/Groups", &bob_token).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let response = uaa
+        .http
+        .delete(uaa.at(&format!("/Users/{id}")))
+        .bearer_auth(&bob_token)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    uaa.stop().await;
+}

@@ -51,7 +51,7 @@ pub(crate) struct Service {
 }
 
 fn chrono_duration(d: std::time::Duration) -> Result<Duration> {
-    Duration::from_std(d).map_err(|e| Error::Unsupported(format!("token validity: {e}")))
+    Duration::from_std(d).map_err(|e| Error::InvalidConfig(format!("token validity: {e}")))
 }
 
 impl Service {
@@ -62,7 +62,7 @@ impl Service {
         shutdown: Shutdown,
     ) -> Result<Arc<Service>> {
         if config.admin.username.trim().is_empty() || config.admin.client_id.trim().is_empty() {
-            return Err(Error::Unsupported(
+            return Err(Error::InvalidConfig(
                 "the admin user name and admin client id must not be empty".into(),
             ));
         }
@@ -108,7 +108,11 @@ impl Service {
         store
             .create_client_if_missing(&ssh_proxy_client(&url), now)
             .await?;
-        if store.find_client(&config.admin.client_id).await?.is_none() {
+        let admin_client_exists = store.find_client(&config.admin.client_id).await?.is_some();
+        if !admin_client_exists && config.admin.client_secret.is_empty() {
+            // A confidential client with an empty secret would let anyone in.
+            tracing::warn!("no admin client secret configured; the admin client is not created");
+        } else if !admin_client_exists {
             let secret_hash = password::hash(config.admin.client_secret.clone()).await?;
             store
                 .create_client_if_missing(&admin_client(&config.admin.client_id, secret_hash), now)
@@ -214,18 +218,21 @@ impl Service {
     }
 }
 
-/// Forgets revocations of tokens that have expired anyway, until shutdown.
+/// Forgets revocations, refresh tokens and codes that have expired anyway: at start, then
+/// periodically until shutdown. Holds the service weakly so it never keeps it alive.
 async fn prune_loop(service: std::sync::Weak<Service>, shutdown: Shutdown) {
     loop {
+        {
+            let Some(service) = service.upgrade() else {
+                return;
+            };
+            if let Err(e) = service.store.prune_expired(service.now()).await {
+                tracing::warn!(error = %e, "could not prune expired UAA tokens");
+            }
+        }
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(PRUNE_EVERY) => {}
-        }
-        let Some(service) = service.upgrade() else {
-            return;
-        };
-        if let Err(e) = service.store.prune_expired(service.now()).await {
-            tracing::warn!(error = %e, "could not prune expired UAA tokens");
         }
     }
 }

@@ -202,7 +202,8 @@ impl Service {
         new_password: Option<String>,
     ) -> Result<()> {
         let admin = caller.has_scope("uaa.admin");
-        let own = is_self(caller, id);
+        // As in UAA, changing one's own password needs the password.write scope.
+        let own = is_self(caller, id) && caller.has_scope("password.write");
         if !admin && !own {
             return Err(Error::InsufficientScope);
         }

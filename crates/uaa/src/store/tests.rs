@@ -1,5 +1,5 @@
-//! Store conformance tests. They run against SQLite in a temporary file; a PostgreSQL store
-//! would run the same cases.
+//! Store conformance tests: every case runs against SQLite (in a temporary file) and against the
+//! in-memory fake. A PostgreSQL store joins by adding one more arm to `conformance!`.
 
 use std::sync::Arc;
 
