@@ -37,6 +37,16 @@ async fn login_document_has_what_the_cf_cli_reads() {
         assert_eq!(body["prompts"]["passcode"][0], "password");
         assert_eq!(body["zone_name"], "uaa");
     }
+    // Paths the UAA does not serve get a plain 404, not a SCIM resource error.
+    let response = uaa
+        .http
+        .get(uaa.at("/.well-known/nothing-here"))
+        .send()
+        .await
+        .expect("GET");
+    let (status, body) = json(response).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "not_found");
     uaa.stop().await;
 }
 

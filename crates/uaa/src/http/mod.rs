@@ -61,8 +61,14 @@ pub(crate) fn router(service: Arc<Service>) -> Router {
         .with_state(service)
 }
 
-async fn not_found() -> Error {
-    Error::NotFound("Not found".into())
+/// UAA answers unknown paths with a plain OAuth-style 404, not a SCIM resource error.
+async fn not_found() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({"error": "not_found", "error_description": "Not Found"})),
+    )
+        .into_response()
 }
 
 async fn method_not_allowed() -> axum::response::Response {

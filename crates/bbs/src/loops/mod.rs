@@ -1,0 +1,3 @@
+//! Reconcilers: a pure plan plus a thin runner each.
+
+pub mod converger;
