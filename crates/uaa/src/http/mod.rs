@@ -8,7 +8,7 @@ use axum::{
     routing::{delete, get, post, put},
 };
 
-use crate::{Error, service::Service};
+use crate::service::Service;
 
 mod error;
 mod extract;
@@ -61,14 +61,9 @@ pub(crate) fn router(service: Arc<Service>) -> Router {
         .with_state(service)
 }
 
-/// UAA answers unknown paths with a plain OAuth-style 404, not a SCIM resource error.
+/// UAA answers unknown paths with a plain 404, not a SCIM resource error.
 async fn not_found() -> axum::response::Response {
-    use axum::response::IntoResponse;
-    (
-        axum::http::StatusCode::NOT_FOUND,
-        axum::Json(serde_json::json!({"error": "not_found", "error_description": "Not Found"})),
-    )
-        .into_response()
+    error::status_response(axum::http::StatusCode::NOT_FOUND, "not_found", "Not Found")
 }
 
 async fn method_not_allowed() -> axum::response::Response {

@@ -1,0 +1,200 @@
+//! Run: starts a process in the container through Garden, forwards its output line by line to
+//! the log sink, and fails with "Exited with status N" when it exits non-zero. Cancelled, it
+//! sends SIGTERM and, after the grace time, SIGKILL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ingot_garden::{ExitStatus, OutputChunk, ProcessIo, ProcessSpec, Signal};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{Step, StepContext, StepError};
+use crate::logs::{LogStream, LogTarget};
+
+pub struct RunStep {
+    ctx: StepContext,
+    spec: ProcessSpec,
+    logs: LogTarget,
+    suppress_log_output: bool,
+}
+
+impl RunStep {
+    /// `spec.env` comes first and the context's env (instance ports and addresses) last, so
+    /// the cell's values win.
+    pub fn new(ctx: StepContext, mut spec: ProcessSpec, logs: LogTarget, suppress: bool) -> Self {
+        spec.env.extend(ctx.env.iter().cloned());
+        Self {
+            ctx,
+            spec,
+            logs,
+            suppress_log_output: suppress,
+        }
+    }
+
+    fn forward(
+        &self,
+        rx: mpsc::Receiver<OutputChunk>,
+        stream: LogStream,
+    ) -> tokio::task::JoinHandle<()> {
+        let logs = self.logs.clone();
+        let quiet = self.suppress_log_output;
+        tokio::spawn(forward_lines(rx, logs, stream, quiet))
+    }
+}
+
+/// Splits chunks into lines; a trailing partial line is emitted when the stream closes.
+async fn forward_lines(
+    mut rx: mpsc::Receiver<OutputChunk>,
+    logs: LogTarget,
+    stream: LogStream,
+    quiet: bool,
+) {
+    let mut pending: Vec<u8> = Vec::new();
+    while let Some(chunk) = rx.recv().await {
+        if quiet {
+            continue;
+        }
+        pending.extend_from_slice(&chunk);
+        while let Some(pos) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=pos).collect();
+            let text = String::from_utf8_lossy(&line[..line.len() - 1]);
+            logs.emit(stream, text.trim_end_matches('\r'));
+        }
+    }
+    if !pending.is_empty() {
+        logs.emit(stream, String::from_utf8_lossy(&pending));
+    }
+}
+
+#[async_trait]
+impl Step for RunStep {
+    async fn perform(&self, cancel: &CancellationToken) -> Result<(), StepError> {
+        if cancel.is_cancelled() {
+            return Err(StepError::Cancelled);
+        }
+        let (io, captured) = ProcessIo::capture();
+        let process = self
+            .ctx
+            .container
+            .run(self.spec.clone(), io)
+            .await
+            .map_err(|e| StepError::Failed(format!("failed to start {}: {e}", self.spec.path)))?;
+        let out = self.forward(captured.stdout, LogStream::Stdout);
+        let err = self.forward(captured.stderr, LogStream::Stderr);
+        let status = tokio::select! {
+            status = process.wait() => status,
+            _ = cancel.cancelled() => {
+                stop(process.clone(), self.ctx.grace_time).await;
+                return Err(StepError::Cancelled);
+            }
+        };
+        // Garden closes the streams once the output is drained; don't hang on a stuck one.
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            let _ = out.await;
+            let _ = err.await;
+        })
+        .await;
+        match status {
+            Ok(ExitStatus::Exited(0)) => Ok(()),
+            Ok(ExitStatus::Exited(code)) => Err(StepError::Exited {
+                log_source: self.logs.source_type.clone(),
+                code,
+            }),
+            Ok(ExitStatus::Unknown) => Err(StepError::Failed(
+                "process exited with an unknown status".into(),
+            )),
+            Err(e) => Err(StepError::Failed(format!("lost the process: {e}"))),
+        }
+    }
+}
+
+/// SIGTERM, then SIGKILL if it is still there after `grace`.
+async fn stop(process: Arc<dyn ingot_garden::Process>, grace: Duration) {
+    let _ = process.signal(Signal::Terminate).await;
+    if tokio::time::timeout(grace, process.wait()).await.is_err() {
+        let _ = process.signal(Signal::Kill).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), process.wait()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ingot_garden::testing::{FakeCall, ProcessScript};
+
+    use super::*;
+    use crate::executor::steps::testing::context;
+
+    fn spec(path: &str) -> ProcessSpec {
+        ProcessSpec {
+            path: path.into(),
+            env: vec!["A=1".into(), "PORT=1".into()],
+            ..ProcessSpec::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn forwards_output_and_succeeds_on_zero() {
+        let (ctx, garden, sink) = context().await;
+        garden.script(
+            "/bin/app",
+            ProcessScript::exits(0).stdout("hello\nworld\npartial"),
+        );
+        let logs = ctx.logs.clone();
+        let step = RunStep::new(ctx, spec("/bin/app"), logs, false);
+        step.perform(&CancellationToken::new()).await.unwrap();
+        let messages: Vec<String> = sink.lines().into_iter().map(|l| l.message).collect();
+        assert_eq!(messages, ["hello", "world", "partial"]);
+        let run = garden.calls().into_iter().find_map(|c| match c {
+            FakeCall::Run { spec, .. } => Some(spec),
+            _ => None,
+        });
+        // The context's env comes last, so PORT=8080 wins.
+        assert_eq!(run.unwrap().env, ["A=1", "PORT=1", "PORT=8080"]);
+    }
+
+    #[tokio::test]
+    async fn a_non_zero_exit_fails_with_its_status() {
+        let (ctx, garden, _sink) = context().await;
+        garden.script("/bin/false", ProcessScript::exits(1).stderr("oops\n"));
+        let logs = ctx.logs.clone();
+        let step = RunStep::new(ctx, spec("/bin/false"), logs, false);
+        let err = step.perform(&CancellationToken::new()).await.unwrap_err();
+        assert_eq!(err.to_string(), "APP/PROC/WEB: Exited with status 1");
+    }
+
+    #[tokio::test]
+    async fn suppressed_output_is_not_logged() {
+        let (ctx, garden, sink) = context().await;
+        garden.script("/bin/app", ProcessScript::exits(0).stdout("secret\n"));
+        let logs = ctx.logs.clone();
+        RunStep::new(ctx, spec("/bin/app"), logs, true)
+            .perform(&CancellationToken::new())
+            .await
+            .unwrap();
+        assert!(sink.lines().is_empty());
+    }
+
+    #[tokio::test]
+    async fn cancellation_terminates_the_process() {
+        let (ctx, garden, _sink) = context().await;
+        garden.script("/bin/server", ProcessScript::runs_until_signalled());
+        let logs = ctx.logs.clone();
+        let step = RunStep::new(ctx, spec("/bin/server"), logs, false);
+        let cancel = CancellationToken::new();
+        let stopper = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            stopper.cancel();
+        });
+        assert_eq!(step.perform(&cancel).await, Err(StepError::Cancelled));
+        assert!(garden.calls().iter().any(|c| matches!(
+            c,
+            FakeCall::Signal {
+                signal: Signal::Terminate,
+                ..
+            }
+        )));
+    }
+}

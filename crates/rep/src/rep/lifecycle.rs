@@ -1,0 +1,138 @@
+//! Starting what the cell won: claim (LRP) or start (task) in the BBS, create the container,
+//! hand the executor its steps. Everything after that (running, crashes, completion) reaches
+//! the BBS through the harmonizer, from the executor's events.
+
+use std::sync::Arc;
+
+use ingot_bbs::{ActualLrpInstanceKey, ActualLrpKey};
+
+use super::Core;
+use crate::executor::CreateSpec;
+use crate::logs::LogTarget;
+use crate::transform;
+
+impl Core {
+    fn log_target(&self, source_id: &str, source_type: &str, instance_id: String) -> LogTarget {
+        LogTarget {
+            sink: self.logs.clone(),
+            clock: self.clock.clone(),
+            source_id: source_id.to_owned(),
+            source_type: source_type.to_owned(),
+            instance_id,
+        }
+    }
+
+    /// Gives the reservation back when the work cannot start.
+    async fn abandon(&self, guid: &str, why: &str, err: String) {
+        tracing::info!(guid, error = %err, "rep: {why}");
+        let _ = self.executor.delete(guid).await;
+    }
+
+    pub(crate) async fn start_lrp(self: Arc<Self>, key: ActualLrpKey, guid: String) {
+        let instance = ActualLrpInstanceKey::new(&guid, &self.config.cell_id);
+        let desired = match self
+            .bbs
+            .desired_lrp_by_process_guid(&key.process_guid)
+            .await
+        {
+            Ok(desired) => desired,
+            Err(err) => {
+                return self
+                    .abandon(&guid, "no desired LRP for the instance", err.to_string())
+                    .await;
+            }
+        };
+        if let Err(err) = self.bbs.claim_actual_lrp(&key, &instance).await {
+            return self
+                .abandon(&guid, "could not claim the instance", err.to_string())
+                .await;
+        }
+        let mut env = transform::env_pairs(&desired.env);
+        env.extend([
+            format!("CF_INSTANCE_INDEX={}", key.index),
+            format!("CF_INSTANCE_GUID={guid}"),
+            format!("INSTANCE_INDEX={}", key.index),
+            format!("INSTANCE_GUID={guid}"),
+        ]);
+        let spec = CreateSpec {
+            rootfs: desired.root_fs.clone(),
+            env,
+            ports: desired
+                .ports
+                .iter()
+                .filter_map(|p| u16::try_from(*p).ok())
+                .collect(),
+        };
+        let cell_log = self.log_target(&desired.log_guid, "CELL", key.index.to_string());
+        let cell_id = &self.config.cell_id;
+        cell_log.out(format!(
+            "Cell {cell_id} creating container for instance {guid}"
+        ));
+        // A failed create completes the container; the harmonizer crashes the instance.
+        if let Err(err) = self.executor.create(&guid, spec).await {
+            cell_log.err(format!(
+                "Cell {cell_id} failed to create container for instance {guid}: {err}"
+            ));
+            return;
+        }
+        cell_log.out(format!(
+            "Cell {cell_id} successfully created container for instance {guid}"
+        ));
+        let source_type = if desired.log_source.is_empty() {
+            "APP"
+        } else {
+            &desired.log_source
+        };
+        let logs = self.log_target(&desired.log_guid, source_type, key.index.to_string());
+        let started = self.executor.step_context(&guid, logs).and_then(|ctx| {
+            self.executor
+                .run(&guid, transform::lrp_run_plan(&desired, &ctx))
+        });
+        if let Err(err) = started {
+            // Stopped meanwhile: the harmonizer handles the completed container.
+            tracing::debug!(%guid, error = %err, "rep: instance not started");
+        }
+    }
+
+    pub(crate) async fn start_task(self: Arc<Self>, guid: String) {
+        match self.bbs.start_task(&guid, &self.config.cell_id).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return self
+                    .abandon(&guid, "task already started here", String::new())
+                    .await;
+            }
+            Err(err) => {
+                return self
+                    .abandon(&guid, "could not start the task", err.to_string())
+                    .await;
+            }
+        }
+        let task = match self.bbs.task_by_guid(&guid).await {
+            Ok(task) => task,
+            Err(err) => return self.abandon(&guid, "task vanished", err.to_string()).await,
+        };
+        let def = &task.task_definition;
+        let spec = CreateSpec {
+            rootfs: def.root_fs.clone(),
+            env: transform::env_pairs(&def.env),
+            ports: Vec::new(),
+        };
+        if self.executor.create(&guid, spec).await.is_err() {
+            return;
+        }
+        let source_type = if def.log_source.is_empty() {
+            "TASK"
+        } else {
+            &def.log_source
+        };
+        let logs = self.log_target(&def.log_guid, source_type, String::new());
+        let started = self.executor.step_context(&guid, logs).and_then(|ctx| {
+            self.executor
+                .run(&guid, transform::task_run_plan(&task, &ctx))
+        });
+        if let Err(err) = started {
+            tracing::debug!(%guid, error = %err, "rep: task not started");
+        }
+    }
+}
