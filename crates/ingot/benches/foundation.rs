@@ -156,6 +156,8 @@ async fn main() {
         issued += worker.await.unwrap();
     }
     let loaded_rss = rss_kib(pid);
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let settled_rss = rss_kib(pid);
     stop(instance).await;
 
     println!("ingot up: start to API answering GET /");

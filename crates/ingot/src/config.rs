@@ -14,6 +14,16 @@ use serde::Deserialize;
 /// Where the few values Ingot takes from the process environment come from, so tests can fake it.
 pub trait EnvSource {
     fn var(&self, name: &str) -> Option<String>;
+
+    /// The machine's total memory.
+    fn total_memory_mb(&self) -> Option<u64> {
+        None
+    }
+
+    /// Free space on the filesystem holding `path` (or its nearest existing parent).
+    fn free_disk_mb(&self, _path: &Path) -> Option<u64> {
+        None
+    }
 }
 
 /// The real process environment.
@@ -22,6 +32,25 @@ pub struct ProcessEnv;
 impl EnvSource for ProcessEnv {
     fn var(&self, name: &str) -> Option<String> {
         std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+
+    fn total_memory_mb(&self) -> Option<u64> {
+        let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let kib: u64 = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kib / 1024)
+    }
+
+    fn free_disk_mb(&self, path: &Path) -> Option<u64> {
+        let existing = path.ancestors().find(|p| p.exists())?;
+        let stat = nix::sys::statvfs::statvfs(existing).ok()?;
+        Some(stat.blocks_available() * stat.fragment_size() / (1024 * 1024))
     }
 }
 
@@ -42,6 +71,12 @@ pub struct Config {
     pub cc_database: DatabaseUrl,
     /// The UAA database (default: SQLite file `uaa.db` in the data dir).
     pub uaa_database: DatabaseUrl,
+    /// BBS API listen address (Diego's default port 8889).
+    pub bbs_addr: SocketAddr,
+    /// The BBS database (default: SQLite file `bbs.db` in the data dir).
+    pub bbs_database: DatabaseUrl,
+    /// The local cell: its id, zone, stacks and capacity.
+    pub cell: CellSettings,
     /// Lifetime of access tokens issued to users and clients.
     pub access_token_validity: Duration,
     /// Lifetime of refresh tokens.
@@ -50,6 +85,21 @@ pub struct Config {
     pub uaa_client_id: String,
     /// Its secret; when unset, `ingot cc` reads the admin client's from the data dir.
     pub uaa_client_secret: Option<Secret>,
+}
+
+/// What the local cell offers the auction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellSettings {
+    pub cell_id: String,
+    pub zone: String,
+    /// Stacks this cell runs, named as Cloud Foundry names them.
+    pub stacks: Vec<String>,
+    /// Memory the cell offers; by default the machine's total memory.
+    pub memory_mb: u64,
+    /// Disk the cell offers; by default the free space of the data dir's filesystem.
+    pub disk_mb: u64,
+    /// Most containers at once (Diego's default 250).
+    pub max_containers: u64,
 }
 
 /// A configured secret: usable, but never shown by `Debug`.
@@ -77,6 +127,14 @@ pub struct ConfigFile {
     pub refresh_token_validity_seconds: Option<u64>,
     pub uaa_client_id: Option<String>,
     pub uaa_client_secret: Option<String>,
+    pub bbs_addr: Option<SocketAddr>,
+    pub bbs_database: Option<String>,
+    pub cell_id: Option<String>,
+    pub cell_zone: Option<String>,
+    pub cell_stacks: Option<Vec<String>>,
+    pub cell_memory_mb: Option<u64>,
+    pub cell_disk_mb: Option<u64>,
+    pub cell_max_containers: Option<u64>,
 }
 
 impl ConfigFile {
@@ -101,10 +159,14 @@ pub struct Overrides {
     pub uaa_url: Option<String>,
     pub uaa_client_id: Option<String>,
     pub uaa_client_secret: Option<String>,
+    pub bbs_addr: Option<SocketAddr>,
 }
 
 pub const DEFAULT_API_ADDR: &str = "127.0.0.1:9022";
 pub const DEFAULT_UAA_ADDR: &str = "127.0.0.1:9023";
+pub const DEFAULT_BBS_ADDR: &str = "127.0.0.1:8889";
+/// The stack name Cloud Foundry apps, manifests and test suites ask for.
+pub const DEFAULT_STACK: &str = "cflinuxfs4";
 /// cf-deployment's validities for the `cf` client.
 const DEFAULT_ACCESS_TOKEN_VALIDITY: u64 = 1200;
 const DEFAULT_REFRESH_TOKEN_VALIDITY: u64 = 30 * 24 * 3600;
@@ -128,9 +190,29 @@ impl Config {
                     None => Ok(DatabaseUrl::sqlite(data_dir.join(file_name))),
                 }
             };
+        let cell = CellSettings {
+            cell_id: file.cell_id.unwrap_or_else(|| "cell-0".into()),
+            zone: file.cell_zone.unwrap_or_else(|| "z1".into()),
+            stacks: file
+                .cell_stacks
+                .unwrap_or_else(|| vec![DEFAULT_STACK.into()]),
+            memory_mb: file
+                .cell_memory_mb
+                .unwrap_or_else(|| env.total_memory_mb().unwrap_or(4096)),
+            disk_mb: file
+                .cell_disk_mb
+                .unwrap_or_else(|| env.free_disk_mb(&data_dir).unwrap_or(10240)),
+            max_containers: file.cell_max_containers.unwrap_or(250),
+        };
         Ok(Self {
             cc_database: database(file.cc_database, "cc.db")?,
             uaa_database: database(file.uaa_database, "uaa.db")?,
+            bbs_database: database(file.bbs_database, "bbs.db")?,
+            bbs_addr: flags
+                .bbs_addr
+                .or(file.bbs_addr)
+                .unwrap_or_else(|| parse_addr(DEFAULT_BBS_ADDR)),
+            cell,
             api_addr: flags
                 .api_addr
                 .or(file.api_addr)
@@ -168,6 +250,7 @@ impl Config {
             data_dir: Some(data_dir.into()),
             api_addr: Some(parse_addr("127.0.0.1:0")),
             uaa_addr: Some(parse_addr("127.0.0.1:0")),
+            bbs_addr: Some(parse_addr("127.0.0.1:0")),
             ..Overrides::default()
         };
         Self::resolve(ConfigFile::default(), flags, &NoEnv).expect("defaults always resolve")
@@ -230,6 +313,20 @@ mod tests {
             DatabaseUrl::sqlite("/home/dev/.local/share/ingot/cc.db")
         );
         assert_eq!(config.access_token_validity, Duration::from_secs(1200));
+        assert_eq!(config.bbs_addr.to_string(), DEFAULT_BBS_ADDR);
+        assert_eq!(config.cell.stacks, vec!["cflinuxfs4".to_owned()]);
+        assert_eq!(config.cell.max_containers, 250);
+    }
+
+    #[test]
+    fn the_real_machine_reports_memory_and_disk() {
+        assert!(ProcessEnv.total_memory_mb().unwrap() > 0);
+        assert!(
+            ProcessEnv
+                .free_disk_mb(Path::new("/nonexistent/below/root"))
+                .unwrap()
+                > 0
+        );
     }
 
     #[test]

@@ -4,6 +4,12 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use ingot::config::{Config, ConfigFile, Overrides};
 
+/// jemalloc hands freed memory back to the OS on a timer. With glibc's allocator the 19 MiB
+/// argon2 blocks of every concurrent login stay resident in per-thread arenas, so memory after a
+/// login burst never came back down.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Cloud Foundry in one binary.
 #[derive(Parser)]
 #[command(name = "ingot", version, about)]
@@ -44,6 +50,9 @@ struct ComponentArgs {
     /// External URL of the UAA (for `ingot cc`: the UAA to use).
     #[arg(long, env = "INGOT_UAA_URL")]
     uaa_url: Option<String>,
+    /// Address the BBS API listens on (port 0 picks a free port).
+    #[arg(long, env = "INGOT_BBS_ADDR")]
+    bbs_addr: Option<std::net::SocketAddr>,
     /// UAA client `ingot cc` uses for user lookups (needs scim.read).
     #[arg(long, env = "INGOT_UAA_CLIENT_ID")]
     uaa_client_id: Option<String>,
@@ -66,6 +75,7 @@ impl ComponentArgs {
             uaa_url: self.uaa_url,
             uaa_client_id: self.uaa_client_id,
             uaa_client_secret: self.uaa_client_secret,
+            bbs_addr: self.bbs_addr,
         };
         Config::resolve(file, overrides, &ingot::config::ProcessEnv)
     }

@@ -1,11 +1,15 @@
 //! Starting Ingot's components, in-process, in dependency order: the UAA first (the Cloud
-//! Controller verifies its tokens), then the Cloud Controller.
+//! Controller verifies its tokens), then the Cloud Controller, then Diego: the BBS (with its
+//! auctioneer and converger) and the local cell (rep and executor on a Garden backend).
 
 use std::sync::Arc;
 
 use anyhow::Context;
+use ingot_bbs::{Bbs, BbsConfig, BbsDeps};
 use ingot_capi::{CloudController, CloudControllerConfig, CloudControllerDeps};
 use ingot_core::{Clock, IdGen, Shutdown, SystemClock, UuidIds};
+use ingot_garden::{ProcessConfig, ProcessGarden};
+use ingot_rep::{Cell, CellCapacity, CellConfig, CellDeps, LocalRepClients, TracingLogSink};
 use ingot_uaa::{AdminBootstrap, Uaa, UaaClient, UaaConfig, UserDirectory};
 use tokio::net::TcpListener;
 
@@ -27,6 +31,7 @@ pub enum Role {
 pub struct Endpoints {
     pub api_url: Option<String>,
     pub uaa_url: String,
+    pub bbs_url: Option<String>,
 }
 
 /// A running Ingot process.
@@ -37,6 +42,7 @@ pub struct Ingot {
     group: Group,
     uaa: Option<Uaa>,
     cc: Option<CloudController>,
+    diego: Option<(Bbs, Cell)>,
 }
 
 impl Ingot {
@@ -137,13 +143,27 @@ impl Ingot {
             None => (None, None),
         };
 
+        let (diego, bbs_url) = match role {
+            Role::All => {
+                let (bbs, cell, url) =
+                    start_diego(&config, clock, ids, &mut group, shutdown.clone()).await?;
+                (Some((bbs, cell)), Some(url))
+            }
+            _ => (None, None),
+        };
+
         Ok(Self {
-            endpoints: Endpoints { api_url, uaa_url },
+            endpoints: Endpoints {
+                api_url,
+                uaa_url,
+                bbs_url,
+            },
             credentials,
             shutdown,
             group,
             uaa,
             cc,
+            diego,
         })
     }
 
@@ -165,6 +185,11 @@ impl Ingot {
     /// reverse start order.
     pub async fn wait(self) -> anyhow::Result<()> {
         let result = self.group.wait().await;
+        if let Some((bbs, cell)) = &self.diego {
+            // Containers keep running; the next start re-adopts them, as a Diego rep does.
+            cell.stop().await;
+            bbs.close().await;
+        }
         if let Some(cc) = &self.cc {
             cc.close().await;
         }
@@ -202,6 +227,9 @@ fn print_banner(ingot: &Ingot, data_dir: &std::path::Path) {
         println!("  API endpoint:   {api}");
     }
     println!("  UAA endpoint:   {}", endpoints.uaa_url);
+    if let Some(bbs) = &endpoints.bbs_url {
+        println!("  BBS endpoint:   {bbs}");
+    }
     if let Some(c) = ingot.credentials() {
         println!(
             "  admin user:     {} / {}",
@@ -222,6 +250,70 @@ fn print_banner(ingot: &Ingot, data_dir: &std::path::Path) {
         }
     }
     println!();
+}
+
+/// The BBS on its own listener, and one cell on this machine that registers itself with it.
+async fn start_diego(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGen>,
+    group: &mut Group,
+    shutdown: Shutdown,
+) -> anyhow::Result<(Bbs, Cell, String)> {
+    let listener = bind(config.bbs_addr, "BBS").await?;
+    let bbs_url = external_url(None, &listener)?;
+    tracing::info!(database = ?config.bbs_database, "starting BBS");
+    // The BBS reaches cells through this registry; the cell adds itself when it starts.
+    let reps = LocalRepClients::new();
+    let bbs = Bbs::start(
+        BbsConfig::new(config.bbs_database.clone()),
+        BbsDeps {
+            clock: clock.clone(),
+            ids: ids.clone(),
+            rep_clients: Arc::new(reps.clone()),
+        },
+        shutdown.clone(),
+    )
+    .await
+    .context("starting BBS")?;
+    group.spawn("bbs", serve(listener, bbs.router(), shutdown.clone()));
+
+    let settings = &config.cell;
+    let depot = config.data_dir.join("garden");
+    tracing::info!(depot = %depot.display(), "starting Garden (process backend: no isolation)");
+    let garden = ProcessGarden::open(ProcessConfig {
+        depot,
+        max_containers: settings.max_containers,
+        enforce_address_space: false,
+    })
+    .await
+    .context("starting Garden")?;
+    tracing::info!(cell_id = %settings.cell_id, "starting cell");
+    let cell = Cell::start(
+        CellConfig {
+            zone: settings.zone.clone(),
+            stacks: settings.stacks.clone(),
+            capacity: CellCapacity {
+                memory_mb: settings.memory_mb,
+                disk_mb: settings.disk_mb,
+                containers: u32::try_from(settings.max_containers).unwrap_or(u32::MAX),
+            },
+            download_cache_dir: Some(config.data_dir.join("download-cache")),
+            ..CellConfig::new(settings.cell_id.clone())
+        },
+        CellDeps {
+            bbs: Arc::new(bbs.clone()),
+            garden: Arc::new(garden),
+            logs: Arc::new(TracingLogSink),
+            clock,
+            ids,
+            local_reps: Some(reps),
+        },
+        shutdown,
+    )
+    .await
+    .context("starting cell")?;
+    Ok((bbs, cell, bbs_url))
 }
 
 async fn wait_for_signal() {

@@ -2,72 +2,13 @@
 //! role is still there, the admin password is unchanged, and tokens issued before the crash
 //! still verify.
 
-use std::{process::Stdio, time::Duration};
+mod common;
 
+use std::time::Duration;
+
+use common::binary::{self, Ports};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
-
-struct Running {
-    child: Child,
-    api: String,
-    uaa: String,
-}
-
-/// Starts the real binary on fixed ports (so the token issuer URL is the same after a restart)
-/// and reads its banner for the endpoints.
-async fn start(data_dir: &std::path::Path, api_port: u16, uaa_port: u16) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ingot"))
-        .args(["up", "--data-dir"])
-        .arg(data_dir)
-        .args([
-            "--api-addr",
-            &format!("127.0.0.1:{api_port}"),
-            "--uaa-addr",
-            &format!("127.0.0.1:{uaa_port}"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut api, mut uaa) = (None, None);
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while api.is_none() || uaa.is_none() {
-            let line = lines
-                .next_line()
-                .await
-                .unwrap()
-                .expect("ingot exited before printing its endpoints");
-            if let Some(url) = line.trim().strip_prefix("API endpoint:") {
-                api = Some(url.trim().to_owned());
-            } else if let Some(url) = line.trim().strip_prefix("UAA endpoint:") {
-                uaa = Some(url.trim().to_owned());
-            }
-        }
-    })
-    .await
-    .expect("ingot printed its endpoints within 60 s");
-    // Keep draining stdout so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Running {
-        child,
-        api: api.unwrap(),
-        uaa: uaa.unwrap(),
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn call(
     http: &reqwest::Client,
@@ -109,12 +50,12 @@ async fn password_token(http: &reqwest::Client, uaa: &str, user: &str, password:
 #[tokio::test]
 async fn sigkill_and_restart_loses_nothing() {
     let data_dir = tempfile::tempdir().unwrap();
-    let (api_port, uaa_port) = (free_port(), free_port());
+    let ports = Ports::free();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let mut first = start(data_dir.path(), api_port, uaa_port).await;
+    let first = binary::start(data_dir.path(), &ports).await;
     let credentials: Value = serde_json::from_str(
         &std::fs::read_to_string(data_dir.path().join("credentials.json")).unwrap(),
     )
@@ -157,10 +98,9 @@ async fn sigkill_and_restart_loses_nothing() {
     }
     let carol_token = password_token(&http, &first.uaa, "carol", "carol-pw").await;
 
-    first.child.start_kill().unwrap(); // SIGKILL: no graceful shutdown
-    first.child.wait().await.unwrap();
+    first.kill().await;
 
-    let mut second = start(data_dir.path(), api_port, uaa_port).await;
+    let second = binary::start(data_dir.path(), &ports).await;
     // Tokens issued before the crash still verify.
     let (status, orgs) = call(
         &http,
@@ -195,6 +135,5 @@ async fn sigkill_and_restart_loses_nothing() {
     password_token(&http, &second.uaa, "admin", &admin_password).await;
     password_token(&http, &second.uaa, "carol", "carol-pw").await;
 
-    second.child.start_kill().unwrap();
-    second.child.wait().await.unwrap();
+    second.terminate().await;
 }

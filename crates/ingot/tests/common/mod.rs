@@ -2,6 +2,8 @@
 //! does: discovery documents, the UAA password grant with the `cf` client, JSON to the API.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod binary;
+
 use std::time::Duration;
 
 use ingot::{Config, Ingot, up::Role};

@@ -1,5 +1,5 @@
-//! Monitor: health-checks an instance. While it starts, checks run every `starting_interval`
-//! until one round passes (the instance is healthy: the executor marks the container running)
+//! Monitor: health-checks an instance. While it starts, checks run quickly at first and back
+//! off to every `starting_interval` until one round passes (the instance is healthy: the executor marks the container running)
 //! or the start timeout runs out. Once healthy, checks run every `healthy_interval`, and the
 //! first failure fails the step, which ends the instance. With no checks (a process-only
 //! health check) the instance is healthy at once and the step waits to be cancelled.
@@ -126,6 +126,9 @@ async fn pause(d: Duration, cancel: &CancellationToken) -> Result<(), StepError>
     }
 }
 
+/// The wait after the first failed startup check; it doubles up to `starting_interval`.
+const FIRST_STARTING_DELAY: Duration = Duration::from_millis(50);
+
 #[async_trait]
 impl Step for MonitorStep {
     async fn perform(&self, cancel: &CancellationToken) -> Result<(), StepError> {
@@ -135,6 +138,9 @@ impl Step for MonitorStep {
             return Err(StepError::Cancelled);
         }
         let started = Instant::now();
+        // Early checks come quickly and back off to `starting_interval`: most instances listen
+        // within milliseconds, and a replacement should not sit out a whole interval first.
+        let mut delay = FIRST_STARTING_DELAY.min(self.ctx.health.starting_interval);
         loop {
             match self.round(cancel).await {
                 Ok(()) => break,
@@ -147,7 +153,10 @@ impl Step for MonitorStep {
                     self.logs.err(&message);
                     return Err(StepError::HealthCheck(message));
                 }
-                Err(_) => pause(self.ctx.health.starting_interval, cancel).await?,
+                Err(_) => {
+                    pause(delay, cancel).await?;
+                    delay = (delay * 2).min(self.ctx.health.starting_interval);
+                }
             }
         }
         self.logs.out("Container became healthy");
