@@ -54,10 +54,10 @@ async fn start(data_dir: &std::path::Path, http: &reqwest::Client) -> (Instance,
     let api = format!("http://127.0.0.1:{api_port}");
     let deadline = begun + Duration::from_secs(60);
     loop {
-        if let Ok(response) = http.get(format!("{api}/")).send().await {
-            if response.status().is_success() {
-                break;
-            }
+        if let Ok(response) = http.get(format!("{api}/")).send().await
+            && response.status().is_success()
+        {
+            break;
         }
         assert!(
             Instant::now() < deadline,
@@ -177,8 +177,12 @@ async fn main() {
         idle_rss as f64 / 1024.0
     );
     println!(
-        "  after the token benchmark:             {:>6.1} MiB",
+        "  right after the token benchmark:       {:>6.1} MiB",
         loaded_rss as f64 / 1024.0
+    );
+    println!(
+        "  idle again 15 s later:                 {:>6.1} MiB",
+        settled_rss as f64 / 1024.0
     );
     println!(
         "password grant: {issued} tokens in {TOKEN_SECONDS} s with {TOKEN_CONCURRENCY} concurrent clients = {:.0} tokens/s",
