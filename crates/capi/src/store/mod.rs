@@ -2,14 +2,12 @@
 //! audit events that describe a change are written in the same transaction as the change.
 //! SQL lives only in the implementations; sqlx types never leave this module.
 
-mod postgres;
-mod sqlite;
+mod sql;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
+pub use sql::{PostgresStore, SqliteStore};
 
 use crate::model::{
     AuditEvent, FeatureFlag, Job, Organization, OrganizationQuota, Role, Space, User, job::JobError,
