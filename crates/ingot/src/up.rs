@@ -280,7 +280,11 @@ async fn start_diego(
 
     let settings = &config.cell;
     let depot = config.data_dir.join("garden");
-    tracing::info!(depot = %depot.display(), "starting Garden (process backend: no isolation)");
+    tracing::warn!(
+        depot = %depot.display(),
+        "the cell uses Garden's process backend: apps run as plain processes with no container \
+         isolation, no memory or disk limits and no network namespace"
+    );
     let garden = ProcessGarden::open(ProcessConfig {
         depot,
         max_containers: settings.max_containers,
