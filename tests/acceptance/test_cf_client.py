@@ -53,6 +53,9 @@ INGOT_SETTINGS_ENV = (
     "INGOT_UAA_ADDR",
     "INGOT_API_URL",
     "INGOT_UAA_URL",
+    "INGOT_BBS_ADDR",
+    "INGOT_UAA_CLIENT_ID",
+    "INGOT_UAA_CLIENT_SECRET",
 )
 
 
@@ -105,13 +108,16 @@ def _answers(url: str) -> bool:
         return False
 
 
-def start_ingot(data_dir: Path, api_addr="127.0.0.1:0", uaa_addr="127.0.0.1:0", extra_args=()) -> Ingot:
+def start_ingot(data_dir: Path, api_addr="127.0.0.1:0", uaa_addr="127.0.0.1:0", bbs_addr="127.0.0.1:0",
+                extra_args=()) -> Ingot:
     env = {k: v for k, v in os.environ.items() if k not in INGOT_SETTINGS_ENV}
     command = [
         ingot_binary(), "up",
         "--data-dir", str(data_dir),
         "--api-addr", api_addr,
         "--uaa-addr", uaa_addr,
+        # Every listener on a free port, so several instances can run side by side.
+        "--bbs-addr", bbs_addr,
         *extra_args,
     ]
     process = subprocess.Popen(
