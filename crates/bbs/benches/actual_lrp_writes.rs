@@ -38,6 +38,7 @@ fn lrp(process_guid: &str) -> DesiredLrp {
         root_fs: "preloaded:cflinuxfs4".into(),
         action: Some(ingot_bbs::Action::Run(ingot_bbs::RunAction {
             path: "true".into(),
+            user: "vcap".into(),
             ..ingot_bbs::RunAction::default()
         })),
         memory_mb: 16,
