@@ -73,6 +73,12 @@ pub struct Config {
     pub uaa_database: DatabaseUrl,
     /// BBS API listen address (Diego's default port 8889).
     pub bbs_addr: SocketAddr,
+    /// External BBS URL; for `ingot cell`, the BBS to report to.
+    pub bbs_url: Option<String>,
+    /// Rep API listen address for `ingot cell` (Diego's default port 1800).
+    pub rep_addr: SocketAddr,
+    /// External rep URL the BBS and auctioneer use to reach this cell.
+    pub rep_url: Option<String>,
     /// The BBS database (default: SQLite file `bbs.db` in the data dir).
     pub bbs_database: DatabaseUrl,
     /// The local cell: its id, zone, stacks and capacity.
@@ -128,7 +134,10 @@ pub struct ConfigFile {
     pub uaa_client_id: Option<String>,
     pub uaa_client_secret: Option<String>,
     pub bbs_addr: Option<SocketAddr>,
+    pub bbs_url: Option<String>,
     pub bbs_database: Option<String>,
+    pub rep_addr: Option<SocketAddr>,
+    pub rep_url: Option<String>,
     pub cell_id: Option<String>,
     pub cell_zone: Option<String>,
     pub cell_stacks: Option<Vec<String>>,
@@ -160,11 +169,15 @@ pub struct Overrides {
     pub uaa_client_id: Option<String>,
     pub uaa_client_secret: Option<String>,
     pub bbs_addr: Option<SocketAddr>,
+    pub bbs_url: Option<String>,
+    pub rep_addr: Option<SocketAddr>,
+    pub rep_url: Option<String>,
 }
 
 pub const DEFAULT_API_ADDR: &str = "127.0.0.1:9022";
 pub const DEFAULT_UAA_ADDR: &str = "127.0.0.1:9023";
 pub const DEFAULT_BBS_ADDR: &str = "127.0.0.1:8889";
+pub const DEFAULT_REP_ADDR: &str = "127.0.0.1:1800";
 /// The stack name Cloud Foundry apps, manifests and test suites ask for.
 pub const DEFAULT_STACK: &str = "cflinuxfs4";
 /// cf-deployment's validities for the `cf` client.
@@ -212,6 +225,12 @@ impl Config {
                 .bbs_addr
                 .or(file.bbs_addr)
                 .unwrap_or_else(|| parse_addr(DEFAULT_BBS_ADDR)),
+            bbs_url: flags.bbs_url.or(file.bbs_url).map(trim_url),
+            rep_addr: flags
+                .rep_addr
+                .or(file.rep_addr)
+                .unwrap_or_else(|| parse_addr(DEFAULT_REP_ADDR)),
+            rep_url: flags.rep_url.or(file.rep_url).map(trim_url),
             cell,
             api_addr: flags
                 .api_addr
@@ -251,6 +270,7 @@ impl Config {
             api_addr: Some(parse_addr("127.0.0.1:0")),
             uaa_addr: Some(parse_addr("127.0.0.1:0")),
             bbs_addr: Some(parse_addr("127.0.0.1:0")),
+            rep_addr: Some(parse_addr("127.0.0.1:0")),
             ..Overrides::default()
         };
         Self::resolve(ConfigFile::default(), flags, &NoEnv).expect("defaults always resolve")

@@ -26,6 +26,10 @@ enum Command {
     Uaa(ComponentArgs),
     /// Run only the Cloud Controller, against a UAA given by --uaa-url.
     Cc(ComponentArgs),
+    /// Run only Diego's BBS (with the auctioneer and converger); cells join it over HTTP.
+    Bbs(ComponentArgs),
+    /// Run only a cell (rep and executor), reporting to the BBS given by --bbs-url.
+    Cell(ComponentArgs),
     /// Print the version.
     Version,
 }
@@ -53,6 +57,15 @@ struct ComponentArgs {
     /// Address the BBS API listens on (port 0 picks a free port).
     #[arg(long, env = "INGOT_BBS_ADDR")]
     bbs_addr: Option<std::net::SocketAddr>,
+    /// External URL of the BBS (for `ingot cell`: the BBS to report to).
+    #[arg(long, env = "INGOT_BBS_URL")]
+    bbs_url: Option<String>,
+    /// Address the rep API listens on, for `ingot cell` (port 0 picks a free port).
+    #[arg(long, env = "INGOT_REP_ADDR")]
+    rep_addr: Option<std::net::SocketAddr>,
+    /// External URL of this cell's rep, when the BBS reaches it by another name.
+    #[arg(long, env = "INGOT_REP_URL")]
+    rep_url: Option<String>,
     /// UAA client `ingot cc` uses for user lookups (needs scim.read).
     #[arg(long, env = "INGOT_UAA_CLIENT_ID")]
     uaa_client_id: Option<String>,
@@ -76,6 +89,9 @@ impl ComponentArgs {
             uaa_client_id: self.uaa_client_id,
             uaa_client_secret: self.uaa_client_secret,
             bbs_addr: self.bbs_addr,
+            bbs_url: self.bbs_url,
+            rep_addr: self.rep_addr,
+            rep_url: self.rep_url,
         };
         Config::resolve(file, overrides, &ingot::config::ProcessEnv)
     }
@@ -95,16 +111,17 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    match cli.command {
+    use ingot::up::Role;
+    let (args, role) = match cli.command {
         Command::Version => {
             println!("ingot {}", env!("CARGO_PKG_VERSION"));
-            Ok(())
+            return Ok(());
         }
-        Command::Up(args) => runtime.block_on(ingot::up::run(args.load()?, ingot::up::Role::All)),
-        Command::Uaa(args) => runtime.block_on(ingot::up::run(args.load()?, ingot::up::Role::Uaa)),
-        Command::Cc(args) => runtime.block_on(ingot::up::run(
-            args.load()?,
-            ingot::up::Role::CloudController,
-        )),
-    }
+        Command::Up(args) => (args, Role::All),
+        Command::Uaa(args) => (args, Role::Uaa),
+        Command::Cc(args) => (args, Role::CloudController),
+        Command::Bbs(args) => (args, Role::Bbs),
+        Command::Cell(args) => (args, Role::Cell),
+    };
+    runtime.block_on(ingot::up::run(args.load()?, role))
 }

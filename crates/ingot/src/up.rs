@@ -5,11 +5,13 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use ingot_bbs::{Bbs, BbsConfig, BbsDeps};
+use ingot_bbs::{Bbs, BbsApi, BbsClient, BbsConfig, BbsDeps, RepClientFactory};
 use ingot_capi::{CloudController, CloudControllerConfig, CloudControllerDeps};
 use ingot_core::{Clock, IdGen, Shutdown, SystemClock, UuidIds};
 use ingot_garden::{ProcessConfig, ProcessGarden};
-use ingot_rep::{Cell, CellCapacity, CellConfig, CellDeps, LocalRepClients, TracingLogSink};
+use ingot_rep::{
+    Cell, CellCapacity, CellConfig, CellDeps, HttpRepClients, LocalRepClients, TracingLogSink,
+};
 use ingot_uaa::{AdminBootstrap, Uaa, UaaClient, UaaConfig, UserDirectory};
 use tokio::net::TcpListener;
 
@@ -24,14 +26,19 @@ pub enum Role {
     Uaa,
     /// `ingot cc`.
     CloudController,
+    /// `ingot bbs`: the BBS with its auctioneer and converger, reaching cells over HTTP.
+    Bbs,
+    /// `ingot cell`: a rep and executor serving the rep API, reporting to a BBS over HTTP.
+    Cell,
 }
 
 /// The URLs clients use to reach this process's components.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
     pub api_url: Option<String>,
-    pub uaa_url: String,
+    pub uaa_url: Option<String>,
     pub bbs_url: Option<String>,
+    pub rep_url: Option<String>,
 }
 
 /// A running Ingot process.
@@ -42,7 +49,8 @@ pub struct Ingot {
     group: Group,
     uaa: Option<Uaa>,
     cc: Option<CloudController>,
-    diego: Option<(Bbs, Cell)>,
+    bbs: Option<Bbs>,
+    cell: Option<Cell>,
 }
 
 impl Ingot {
@@ -80,15 +88,16 @@ impl Ingot {
                 .await
                 .context("starting UAA")?;
                 group.spawn("uaa", serve(listener, uaa.router(), shutdown.clone()));
-                (Some(uaa), uaa_url, Some(credentials))
+                (Some(uaa), Some(uaa_url), Some(credentials))
             }
             Role::CloudController => {
                 let url = config
                     .uaa_url
                     .clone()
                     .context("`ingot cc` needs the UAA's URL: set --uaa-url or INGOT_UAA_URL")?;
-                (None, url, None)
+                (None, Some(url), None)
             }
+            Role::Bbs | Role::Cell => (None, None, None),
         };
 
         // The Cloud Controller verifies tokens and looks users up in-process when the UAA runs
@@ -102,7 +111,8 @@ impl Ingot {
                         .context("`ingot cc` needs a UAA client secret: set --uaa-client-secret or INGOT_UAA_CLIENT_SECRET")?
                         .admin_client_secret,
                 };
-                let client = UaaClient::new(&uaa_url, &config.uaa_client_id, &secret);
+                let uaa_url = uaa_url.as_deref().unwrap_or_default();
+                let client = UaaClient::new(uaa_url, &config.uaa_client_id, &secret);
                 let verifier = client
                     .fetch_verifier()
                     .await
@@ -121,7 +131,7 @@ impl Ingot {
                     CloudControllerConfig {
                         database: config.cc_database.clone(),
                         external_url: api_url.clone(),
-                        uaa_url: uaa_url.clone(),
+                        uaa_url: uaa_url.clone().unwrap_or_default(),
                         log_cache_url: None,
                     },
                     CloudControllerDeps {
@@ -143,13 +153,47 @@ impl Ingot {
             None => (None, None),
         };
 
-        let (diego, bbs_url) = match role {
+        // Diego: in `ingot up` the BBS reaches the cell in-process through a registry the cell
+        // joins; apart, they reach each other over their HTTP APIs.
+        let mut diego = Diego {
+            clock,
+            ids,
+            group: &mut group,
+            shutdown: shutdown.clone(),
+        };
+        let (bbs, cell, bbs_url, rep_url) = match role {
             Role::All => {
-                let (bbs, cell, url) =
-                    start_diego(&config, clock, ids, &mut group, shutdown.clone()).await?;
-                (Some((bbs, cell)), Some(url))
+                let reps = LocalRepClients::new();
+                let (bbs, bbs_url) = diego.start_bbs(&config, Arc::new(reps.clone())).await?;
+                let cell = diego
+                    .start_cell(&config, Arc::new(bbs.clone()), Some(reps), None)
+                    .await?;
+                (Some(bbs), Some(cell), Some(bbs_url), None)
             }
-            _ => (None, None),
+            Role::Bbs => {
+                let (bbs, bbs_url) = diego
+                    .start_bbs(&config, Arc::new(HttpRepClients::new()))
+                    .await?;
+                (Some(bbs), None, Some(bbs_url), None)
+            }
+            Role::Cell => {
+                let bbs_url = config
+                    .bbs_url
+                    .clone()
+                    .context("`ingot cell` needs the BBS's URL: set --bbs-url or INGOT_BBS_URL")?;
+                let bbs = BbsClient::new(&bbs_url)
+                    .with_context(|| format!("a BBS client for {bbs_url}"))?;
+                let listener = bind(config.rep_addr, "rep").await?;
+                let rep_url = external_url(config.rep_url.as_deref(), &listener)?;
+                let cell = diego
+                    .start_cell(&config, Arc::new(bbs), None, Some(rep_url.clone()))
+                    .await?;
+                diego
+                    .group
+                    .spawn("rep", serve(listener, cell.router(), shutdown.clone()));
+                (None, Some(cell), Some(bbs_url), Some(rep_url))
+            }
+            Role::Uaa | Role::CloudController => (None, None, None, None),
         };
 
         Ok(Self {
@@ -157,13 +201,15 @@ impl Ingot {
                 api_url,
                 uaa_url,
                 bbs_url,
+                rep_url,
             },
             credentials,
             shutdown,
             group,
             uaa,
             cc,
-            diego,
+            bbs,
+            cell,
         })
     }
 
@@ -185,9 +231,11 @@ impl Ingot {
     /// reverse start order.
     pub async fn wait(self) -> anyhow::Result<()> {
         let result = self.group.wait().await;
-        if let Some((bbs, cell)) = &self.diego {
+        if let Some(cell) = &self.cell {
             // Containers keep running; the next start re-adopts them, as a Diego rep does.
             cell.stop().await;
+        }
+        if let Some(bbs) = &self.bbs {
             bbs.close().await;
         }
         if let Some(cc) = &self.cc {
@@ -205,7 +253,7 @@ impl Ingot {
     }
 }
 
-/// `ingot up` / `ingot uaa` / `ingot cc`: start, say where everything is, run until SIGINT or SIGTERM.
+/// `ingot up` and the single-component commands: start, say where everything is, run until SIGINT or SIGTERM.
 pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
     let ingot = Ingot::start(config, role).await?;
@@ -226,9 +274,14 @@ fn print_banner(ingot: &Ingot, data_dir: &std::path::Path) {
     if let Some(api) = &endpoints.api_url {
         println!("  API endpoint:   {api}");
     }
-    println!("  UAA endpoint:   {}", endpoints.uaa_url);
+    if let Some(uaa) = &endpoints.uaa_url {
+        println!("  UAA endpoint:   {uaa}");
+    }
     if let Some(bbs) = &endpoints.bbs_url {
         println!("  BBS endpoint:   {bbs}");
+    }
+    if let Some(rep) = &endpoints.rep_url {
+        println!("  rep endpoint:   {rep}");
     }
     if let Some(c) = ingot.credentials() {
         println!(
@@ -252,72 +305,90 @@ fn print_banner(ingot: &Ingot, data_dir: &std::path::Path) {
     println!();
 }
 
-/// The BBS on its own listener, and one cell on this machine that registers itself with it.
-async fn start_diego(
-    config: &Config,
+/// What starting Diego's components needs.
+struct Diego<'a> {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
-    group: &mut Group,
+    group: &'a mut Group,
     shutdown: Shutdown,
-) -> anyhow::Result<(Bbs, Cell, String)> {
-    let listener = bind(config.bbs_addr, "BBS").await?;
-    let bbs_url = external_url(None, &listener)?;
-    tracing::info!(database = ?config.bbs_database, "starting BBS");
-    // The BBS reaches cells through this registry; the cell adds itself when it starts.
-    let reps = LocalRepClients::new();
-    let bbs = Bbs::start(
-        BbsConfig::new(config.bbs_database.clone()),
-        BbsDeps {
-            clock: clock.clone(),
-            ids: ids.clone(),
-            rep_clients: Arc::new(reps.clone()),
-        },
-        shutdown.clone(),
-    )
-    .await
-    .context("starting BBS")?;
-    group.spawn("bbs", serve(listener, bbs.router(), shutdown.clone()));
+}
 
-    let settings = &config.cell;
-    let depot = config.data_dir.join("garden");
-    tracing::warn!(
-        depot = %depot.display(),
-        "the cell uses Garden's process backend: apps run as plain processes with no container \
-         isolation, no memory or disk limits and no network namespace"
-    );
-    let garden = ProcessGarden::open(ProcessConfig {
-        depot,
-        max_containers: settings.max_containers,
-        enforce_address_space: false,
-    })
-    .await
-    .context("starting Garden")?;
-    tracing::info!(cell_id = %settings.cell_id, "starting cell");
-    let cell = Cell::start(
-        CellConfig {
-            zone: settings.zone.clone(),
-            stacks: settings.stacks.clone(),
-            capacity: CellCapacity {
-                memory_mb: settings.memory_mb,
-                disk_mb: settings.disk_mb,
-                containers: u32::try_from(settings.max_containers).unwrap_or(u32::MAX),
+impl Diego<'_> {
+    /// The BBS (with its auctioneer and converger) on its own listener.
+    async fn start_bbs(
+        &mut self,
+        config: &Config,
+        rep_clients: Arc<dyn RepClientFactory>,
+    ) -> anyhow::Result<(Bbs, String)> {
+        let listener = bind(config.bbs_addr, "BBS").await?;
+        let bbs_url = external_url(config.bbs_url.as_deref(), &listener)?;
+        tracing::info!(database = ?config.bbs_database, "starting BBS");
+        let bbs = Bbs::start(
+            BbsConfig::new(config.bbs_database.clone()),
+            BbsDeps {
+                clock: self.clock.clone(),
+                ids: self.ids.clone(),
+                rep_clients,
             },
-            download_cache_dir: Some(config.data_dir.join("download-cache")),
-            ..CellConfig::new(settings.cell_id.clone())
-        },
-        CellDeps {
-            bbs: Arc::new(bbs.clone()),
-            garden: Arc::new(garden),
-            logs: Arc::new(TracingLogSink),
-            clock,
-            ids,
-            local_reps: Some(reps),
-        },
-        shutdown,
-    )
-    .await
-    .context("starting cell")?;
-    Ok((bbs, cell, bbs_url))
+            self.shutdown.clone(),
+        )
+        .await
+        .context("starting BBS")?;
+        self.group
+            .spawn("bbs", serve(listener, bbs.router(), self.shutdown.clone()));
+        Ok((bbs, bbs_url))
+    }
+
+    /// A cell on this machine: Garden's process backend, and a rep that registers with the
+    /// BBS (in-process through `local_reps`, or at `rep_url` over HTTP).
+    async fn start_cell(
+        &mut self,
+        config: &Config,
+        bbs: Arc<dyn BbsApi>,
+        local_reps: Option<LocalRepClients>,
+        rep_url: Option<String>,
+    ) -> anyhow::Result<Cell> {
+        let settings = &config.cell;
+        let depot = config.data_dir.join("garden");
+        tracing::warn!(
+            depot = %depot.display(),
+            "the cell uses Garden's process backend: apps run as plain processes with no container \
+             isolation, no memory or disk limits and no network namespace"
+        );
+        let garden = ProcessGarden::open(ProcessConfig {
+            depot,
+            max_containers: settings.max_containers,
+            enforce_address_space: false,
+        })
+        .await
+        .context("starting Garden")?;
+        tracing::info!(cell_id = %settings.cell_id, "starting cell");
+        Cell::start(
+            CellConfig {
+                zone: settings.zone.clone(),
+                stacks: settings.stacks.clone(),
+                capacity: CellCapacity {
+                    memory_mb: settings.memory_mb,
+                    disk_mb: settings.disk_mb,
+                    containers: u32::try_from(settings.max_containers).unwrap_or(u32::MAX),
+                },
+                download_cache_dir: Some(config.data_dir.join("download-cache")),
+                rep_url: rep_url.unwrap_or_default(),
+                ..CellConfig::new(settings.cell_id.clone())
+            },
+            CellDeps {
+                bbs,
+                garden: Arc::new(garden),
+                logs: Arc::new(TracingLogSink),
+                clock: self.clock.clone(),
+                ids: self.ids.clone(),
+                local_reps,
+            },
+            self.shutdown.clone(),
+        )
+        .await
+        .context("starting cell")
+    }
 }
 
 async fn wait_for_signal() {

@@ -215,3 +215,45 @@ fn containers(data_dir: &std::path::Path) -> usize {
         .map(|d| d.flatten().filter(|e| e.path().is_dir()).count())
         .unwrap_or(0)
 }
+
+/// `ingot bbs` and `ingot cell` run apart: the cell registers and reports over the BBS's HTTP
+/// API, and the auctioneer reaches the rep over the rep's HTTP API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bbs_and_cell_apart_run_lrps_over_http() {
+    use ingot::{Config, Ingot, up::Role};
+    let dir = tempfile::tempdir().unwrap();
+    let cell_dir = dir.path().join("cell");
+    let _apps = AppProcessGuard(cell_dir.clone());
+    let bbs_process = Ingot::start(Config::ephemeral(dir.path().join("bbs")), Role::Bbs)
+        .await
+        .unwrap();
+    let bbs_url = bbs_process.endpoints().bbs_url.clone().unwrap();
+    let mut cell_config = Config::ephemeral(&cell_dir);
+    cell_config.bbs_url = Some(bbs_url.clone());
+    let cell_process = Ingot::start(cell_config, Role::Cell).await.unwrap();
+    assert!(cell_process.endpoints().rep_url.is_some());
+
+    let bbs = BbsClient::new(&bbs_url).unwrap();
+    assert_eq!(
+        bbs.cells().await.unwrap().len(),
+        1,
+        "the cell registered over HTTP"
+    );
+    bbs.upsert_domain("test-apps", Duration::from_secs(600))
+        .await
+        .unwrap();
+    bbs.desire_lrp(web_lrp(2)).await.unwrap();
+    wait_for_running(&bbs, 2).await;
+
+    bbs.remove_desired_lrp("web-app").await.unwrap();
+    let deadline = Instant::now() + WAIT;
+    while containers(&cell_dir) > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "containers left behind after removing the LRP"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    cell_process.stop().await.unwrap();
+    bbs_process.stop().await.unwrap();
+}

@@ -31,7 +31,7 @@ impl Platform {
         Self::new(
             vec![ingot],
             endpoints.api_url.unwrap(),
-            endpoints.uaa_url,
+            endpoints.uaa_url.unwrap(),
             admin_password,
             data_dir,
         )
@@ -44,7 +44,7 @@ impl Platform {
         let uaa = Ingot::start(Config::ephemeral(data_dir.path().join("uaa")), Role::Uaa)
             .await
             .unwrap();
-        let uaa_url = uaa.endpoints().uaa_url.clone();
+        let uaa_url = uaa.endpoints().uaa_url.clone().unwrap();
         let credentials = uaa.credentials().unwrap().clone();
         let mut cc_config = Config::ephemeral(data_dir.path().join("cc"));
         cc_config.uaa_url = Some(uaa_url.clone());
