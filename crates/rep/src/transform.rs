@@ -88,6 +88,30 @@ pub fn monitor_step(
     start_timeout: Duration,
     ctx: &StepContext,
 ) -> BoxStep {
+    Box::new(lrp_monitor(checks, monitor, start_timeout, ctx))
+}
+
+/// The monitor of an LRP instance a restarted cell re-adopted: the same checks as
+/// [`lrp_run_plan`]'s, without the starting phase (the instance is known healthy), so the
+/// first check comes after the healthy interval.
+pub fn adopted_lrp_monitor(desired: &DesiredLrp, ctx: &StepContext) -> BoxStep {
+    Box::new(
+        lrp_monitor(
+            desired.check_definition.as_ref(),
+            desired.monitor.as_ref(),
+            start_timeout(desired, ctx),
+            ctx,
+        )
+        .already_healthy(),
+    )
+}
+
+fn lrp_monitor(
+    checks: Option<&CheckDefinition>,
+    monitor: Option<&Action>,
+    start_timeout: Duration,
+    ctx: &StepContext,
+) -> MonitorStep {
     let default_timeout = ctx.health.default_check_timeout;
     let timeout = |ms: u64| {
         if ms == 0 {
@@ -126,7 +150,16 @@ pub fn monitor_step(
         }
         _ => Vec::new(),
     };
-    Box::new(MonitorStep::new(ctx.clone(), checks, start_timeout))
+    MonitorStep::new(ctx.clone(), checks, start_timeout)
+}
+
+/// The LRP's start timeout, or the cell's default when it names none.
+fn start_timeout(desired: &DesiredLrp, ctx: &StepContext) -> Duration {
+    if desired.start_timeout_ms == 0 {
+        ctx.health.default_start_timeout
+    } else {
+        Duration::from_millis(desired.start_timeout_ms)
+    }
 }
 
 fn port(p: u32) -> u16 {
@@ -135,11 +168,6 @@ fn port(p: u32) -> u16 {
 
 /// Setup, action and monitor of an LRP instance.
 pub fn lrp_run_plan(desired: &DesiredLrp, ctx: &StepContext) -> RunPlan {
-    let start_timeout = if desired.start_timeout_ms == 0 {
-        ctx.health.default_start_timeout
-    } else {
-        Duration::from_millis(desired.start_timeout_ms)
-    };
     RunPlan {
         setup: desired.setup.as_ref().map(|s| action_step(s, ctx)),
         action: desired
@@ -149,7 +177,7 @@ pub fn lrp_run_plan(desired: &DesiredLrp, ctx: &StepContext) -> RunPlan {
         monitor: Some(monitor_step(
             desired.check_definition.as_ref(),
             desired.monitor.as_ref(),
-            start_timeout,
+            start_timeout(desired, ctx),
             ctx,
         )),
     }

@@ -5,7 +5,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Harness, SERVER, eventually, kill_group, python, run};
+use common::{
+    Harness, SERVER, StoppedGroups, eventually, fast_cell_config, kill_group, python, run,
+};
 use ingot_bbs::{
     Action, ActualLrpState, BbsApi, Check, CheckDefinition, DesiredLrp, DesiredLrpUpdate,
     DownloadAction, HttpCheck, SerialAction, TaskDefinition, TaskState, TcpCheck, TimeoutAction,
@@ -322,6 +324,76 @@ async fn a_restarted_cell_readopts_its_containers() {
             .find(|l| l.index == victim.index && l.instance_guid != victim.instance_guid)
     })
     .await;
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_readopted_instance_that_hangs_is_crashed_and_replaced() {
+    let mut h = Harness::start().await;
+    h.bbs.desire_lrp(web_lrp("hangs", 2)).await.unwrap();
+    let before = eventually("2 RUNNING", WAIT, || async {
+        let running = h.running("hangs").await;
+        (running.len() == 2).then_some(running)
+    })
+    .await;
+
+    // The cell restarts on the same depot and BBS, with a short healthy interval.
+    let old = h.cells.remove(0);
+    old.stop().await;
+    drop(old);
+    let mut config = fast_cell_config("cell-1", h.dir.path());
+    config.health.healthy_interval = Duration::from_millis(100);
+    h.add_cell_with(config).await;
+    assert_eq!(h.cell("cell-1").executor().list().len(), 2);
+
+    // One re-adopted instance hangs: its process stays alive but answers nothing, so its
+    // port check fails (once the listen backlog fills, connections time out).
+    let victim = before[0].clone();
+    let survivor = before[1].clone();
+    let pgids = h.pgids("cell-1", &victim.instance_guid);
+    assert!(!pgids.is_empty(), "the instance's process is in the depot");
+    let hung = StoppedGroups::stop(pgids);
+    let stopped_at = Instant::now();
+    let replacement = eventually("the hung instance crashed and replaced", WAIT, || async {
+        h.running("hangs")
+            .await
+            .into_iter()
+            .find(|l| l.index == victim.index && l.instance_guid != victim.instance_guid)
+    })
+    .await;
+    eprintln!(
+        "re-adopted instance hangs -> replacement RUNNING: {:?}",
+        stopped_at.elapsed()
+    );
+    assert_eq!(replacement.crash_count, 1);
+    assert!(
+        replacement
+            .crash_reason
+            .starts_with("Instance became unhealthy: Failed to make TCP connection to port 8080"),
+        "{}",
+        replacement.crash_reason
+    );
+    assert!(h.logs.contains("Container became unhealthy"));
+    assert!(
+        h.cell("cell-1")
+            .executor()
+            .get(&victim.instance_guid)
+            .is_none(),
+        "the hung instance's container is destroyed"
+    );
+    drop(hung);
+
+    // Back to 2 RUNNING; the healthy re-adopted instance was left alone.
+    let after = eventually("2 RUNNING again", WAIT, || async {
+        let running = h.running("hangs").await;
+        (running.len() == 2).then_some(running)
+    })
+    .await;
+    let kept = after.iter().find(|l| l.index == survivor.index).unwrap();
+    assert_eq!(kept.instance_guid, survivor.instance_guid);
+    assert_eq!(kept.crash_count, 0);
+    let url = format!("http://127.0.0.1:{}/", kept.net_info.ports[0].host_port);
+    assert_eq!(get(&url).await, Some(survivor.index.to_string()));
     h.finish().await;
 }
 

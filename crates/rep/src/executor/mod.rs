@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use ingot_garden::{ContainerSpec, Garden, PortMapping, ProcessIo, Properties};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -118,6 +118,8 @@ struct Entry {
     healthy: Option<watch::Receiver<bool>>,
     stop_requested: bool,
     runner: Option<JoinHandle<()>>,
+    /// Hands a re-adopted container's runner its monitor (see `Executor::monitor_adopted`).
+    adopted_monitor: Option<oneshot::Sender<BoxStep>>,
 }
 
 struct Inner {
@@ -228,6 +230,7 @@ impl Executor {
                 healthy: None,
                 stop_requested: false,
                 runner: None,
+                adopted_monitor: None,
             },
         );
         Ok(())
@@ -459,7 +462,8 @@ impl Executor {
     }
 
     /// Re-adopts this cell's containers that Garden still has (after a restart of the cell):
-    /// one whose processes still run is `Running` and watched until they exit; one whose
+    /// one whose processes still run is `Running` and watched until they exit (and
+    /// health-checked once given a monitor: [`Executor::monitor_adopted`]); one whose
     /// processes are gone is `Completed` (failed). Returns the guids adopted.
     ///
     /// Errors: `Garden` (listing failed).
@@ -514,12 +518,14 @@ impl Executor {
             } else {
                 (ContainerState::Running, RunResult::default())
             };
+            let (monitor_tx, monitor_rx) = oneshot::channel();
             let runner = (!alive.is_empty()).then(|| {
                 tokio::spawn(watch_adopted(
                     self.inner.clone(),
                     guid.clone(),
                     container.clone(),
                     alive,
+                    monitor_rx,
                     cancel.clone(),
                 ))
             });
@@ -539,12 +545,35 @@ impl Executor {
                     garden: Some(container),
                     healthy: None,
                     stop_requested: false,
+                    adopted_monitor: runner.is_some().then_some(monitor_tx),
                     runner,
                 },
             );
             adopted.push(guid);
         }
         Ok(adopted)
+    }
+
+    /// Health-checks a re-adopted running container: `monitor` (built on this container's
+    /// [`Executor::step_context`]) runs beside its processes, and when it fails the processes
+    /// are stopped and the container completes with the monitor's reason, as a container
+    /// started by [`Executor::run`] does when its monitor fails.
+    ///
+    /// Errors: `ContainerNotFound`, `InvalidTransition` (not a re-adopted running container,
+    /// or one already given its monitor).
+    pub fn monitor_adopted(&self, guid: &str, monitor: BoxStep) -> Result<(), Error> {
+        let mut entries = self.inner.entries.lock().expect("entries lock");
+        let entry = entries.get_mut(guid).ok_or_else(|| not_found(guid))?;
+        let refused = InvalidTransition {
+            from: entry.container.state,
+            event: Transition::Run,
+        };
+        match entry.adopted_monitor.take() {
+            Some(runner) if entry.container.state == ContainerState::Running => {
+                runner.send(monitor).map_err(|_| refused.into())
+            }
+            _ => Err(refused.into()),
+        }
     }
 
     /// Abandons every container without stopping it, as a crash of the cell would: the
@@ -675,16 +704,30 @@ async fn alive_processes(
     alive
 }
 
-/// Watches a re-adopted container: the first of its processes to exit ends it.
+/// Watches a re-adopted container: the first of its processes to exit ends it, and so does a
+/// failure of the monitor it may be handed, which stops the processes first (as the
+/// codependent action and monitor of a container started by `run` do).
 async fn watch_adopted(
     inner: Arc<Inner>,
     guid: String,
     container: Arc<dyn ingot_garden::Container>,
     processes: Vec<Arc<dyn ingot_garden::Process>>,
+    monitor: oneshot::Receiver<BoxStep>,
     cancel: CancellationToken,
 ) {
     let waits = processes.iter().map(|p| p.wait());
+    let monitored = async {
+        match monitor.await {
+            Ok(monitor) => monitor.perform(&cancel).await,
+            // No monitor (a task, or an LRP no longer desired): the processes alone count.
+            Err(_) => std::future::pending().await,
+        }
+    };
     let outcome = tokio::select! {
+        failed = monitored => {
+            let _ = container.stop(false).await;
+            failed
+        },
         (status, _, _) = futures::future::select_all(waits.map(Box::pin)) => match status {
             Ok(ingot_garden::ExitStatus::Exited(code)) if code != 0 => Err(StepError::Exited { log_source: String::new(), code }),
             Ok(ingot_garden::ExitStatus::Exited(_)) => Ok(()),

@@ -257,3 +257,59 @@ async fn containers_of_this_cell_are_readopted() {
     };
     assert!(done.result.stopped);
 }
+
+#[tokio::test]
+async fn a_readopted_container_fails_with_its_monitor() {
+    use super::steps::testing::Scripted;
+
+    let garden = FakeGarden::new();
+    garden.script("/bin/server", ProcessScript::runs_until_signalled());
+    let first = executor(&garden);
+    for guid in ["hangs", "dead"] {
+        first
+            .allocate(guid, Resources::container(64, 0), Tags::new())
+            .unwrap();
+        first.create(guid, CreateSpec::default()).await.unwrap();
+    }
+    garden
+        .lookup("hangs")
+        .await
+        .unwrap()
+        .run(
+            ProcessSpec {
+                path: "/bin/server".into(),
+                ..ProcessSpec::default()
+            },
+            ProcessIo::default(),
+        )
+        .await
+        .unwrap();
+    first.abandon();
+
+    let second = executor(&garden);
+    second.adopt().await.unwrap();
+    let failing = || Scripted::new(0, Err(StepError::HealthCheck("unhealthy".into()))).boxed();
+    // Only a running re-adopted container takes a monitor.
+    assert!(matches!(
+        second.monitor_adopted("dead", failing()),
+        Err(Error::InvalidTransition(_))
+    ));
+    let mut events = second.subscribe();
+    second.monitor_adopted("hangs", failing()).unwrap();
+    let ContainerEvent::Completed(done) = next(&mut events).await else {
+        panic!("expected completed");
+    };
+    assert_eq!(
+        done.result,
+        RunResult {
+            failed: true,
+            failure_reason: "unhealthy".into(),
+            stopped: false,
+        }
+    );
+    assert!(garden.calls().contains(&FakeCall::Stop {
+        handle: "hangs".into(),
+        kill: false,
+    }));
+    assert!(second.monitor_adopted("hangs", failing()).is_err());
+}

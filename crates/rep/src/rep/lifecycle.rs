@@ -1,13 +1,15 @@
 //! Starting what the cell won: claim (LRP) or start (task) in the BBS, create the container,
-//! hand the executor its steps. Everything after that (running, crashes, completion) reaches
-//! the BBS through the harmonizer, from the executor's events.
+//! hand the executor its steps. After a restart of the cell, the re-adopted LRP instances get
+//! their monitors back. Everything after that (running, crashes, completion) reaches the BBS
+//! through the harmonizer, from the executor's events.
 
 use std::sync::Arc;
 
-use ingot_bbs::{ActualLrpInstanceKey, ActualLrpKey};
+use ingot_bbs::{ActualLrpInstanceKey, ActualLrpKey, DesiredLrp};
 
 use super::Core;
-use crate::executor::CreateSpec;
+use super::tags::{self, Workload};
+use crate::executor::{ContainerState, CreateSpec};
 use crate::logs::LogTarget;
 use crate::transform;
 
@@ -20,6 +22,16 @@ impl Core {
             source_type: source_type.to_owned(),
             instance_id,
         }
+    }
+
+    /// Where an LRP instance's steps log.
+    fn lrp_log_target(&self, desired: &DesiredLrp, index: u32) -> LogTarget {
+        let source_type = if desired.log_source.is_empty() {
+            "APP"
+        } else {
+            &desired.log_source
+        };
+        self.log_target(&desired.log_guid, source_type, index.to_string())
     }
 
     /// Gives the reservation back when the work cannot start.
@@ -78,12 +90,7 @@ impl Core {
         cell_log.out(format!(
             "Cell {cell_id} successfully created container for instance {guid}"
         ));
-        let source_type = if desired.log_source.is_empty() {
-            "APP"
-        } else {
-            &desired.log_source
-        };
-        let logs = self.log_target(&desired.log_guid, source_type, key.index.to_string());
+        let logs = self.lrp_log_target(&desired, key.index);
         let started = self.executor.step_context(&guid, logs).and_then(|ctx| {
             self.executor
                 .run(&guid, transform::lrp_run_plan(&desired, &ctx))
@@ -91,6 +98,45 @@ impl Core {
         if let Err(err) = started {
             // Stopped meanwhile: the harmonizer handles the completed container.
             tracing::debug!(%guid, error = %err, "rep: instance not started");
+        }
+    }
+
+    /// Health-checks the running LRP instances among re-adopted containers with their
+    /// LRP's checks, as before the restart but without the starting phase (they are known
+    /// healthy), so that one that hangs is crashed and replaced. An instance whose LRP is no
+    /// longer desired is left to the sync, which stops it.
+    pub(crate) async fn monitor_adopted(&self, guids: &[String]) {
+        for guid in guids {
+            let Some(container) = self.executor.get(guid) else {
+                continue;
+            };
+            let Some(Workload::Lrp { key, .. }) = tags::workload(&container, &self.config.cell_id)
+            else {
+                continue;
+            };
+            if container.state != ContainerState::Running {
+                continue;
+            }
+            let desired = match self
+                .bbs
+                .desired_lrp_by_process_guid(&key.process_guid)
+                .await
+            {
+                Ok(desired) => desired,
+                Err(err) => {
+                    tracing::warn!(%guid, error = %err, "rep: re-adopted instance not health-checked");
+                    continue;
+                }
+            };
+            let logs = self.lrp_log_target(&desired, key.index);
+            let monitored = self.executor.step_context(guid, logs).and_then(|ctx| {
+                self.executor
+                    .monitor_adopted(guid, transform::adopted_lrp_monitor(&desired, &ctx))
+            });
+            if let Err(err) = monitored {
+                // It completed meanwhile: the harmonizer handles it.
+                tracing::debug!(%guid, error = %err, "rep: re-adopted instance not health-checked");
+            }
         }
     }
 

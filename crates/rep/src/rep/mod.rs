@@ -75,9 +75,9 @@ impl std::fmt::Debug for Cell {
 }
 
 impl Cell {
-    /// Starts a cell: re-adopts the containers Garden still holds for `config.cell_id`,
-    /// reconciles them with the BBS, registers its presence, and runs its loops until
-    /// `shutdown` fires (or `stop` is called).
+    /// Starts a cell: re-adopts the containers Garden still holds for `config.cell_id`
+    /// (health-checking its LRP instances again), reconciles them with the BBS, registers
+    /// its presence, and runs its loops until `shutdown` fires (or `stop` is called).
     ///
     /// Construction order with an in-process BBS: make a `LocalRepClients`, give a clone to
     /// `Bbs::start` as its rep client factory, start the BBS, then start the cell with the
@@ -131,6 +131,7 @@ impl Cell {
         }
         // Subscribe before the first sync so no completion falls between the two.
         let events = core.executor.subscribe();
+        core.monitor_adopted(&adopted).await;
         if let Err(err) = core.sync_all().await {
             tracing::warn!(error = %err, "rep: the first sync failed; the loop will retry");
         }

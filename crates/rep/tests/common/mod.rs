@@ -111,7 +111,12 @@ impl Harness {
     /// Starts a cell (again, for a restart) on its depot; a fresh Garden backend each time,
     /// as after a crash of the whole process.
     pub async fn add_cell(&mut self, cell_id: &str) {
-        let config = fast_cell_config(cell_id, self.dir.path());
+        self.add_cell_with(fast_cell_config(cell_id, self.dir.path()))
+            .await;
+    }
+
+    /// `add_cell` with a configuration of the test's own (start from `fast_cell_config`).
+    pub async fn add_cell_with(&mut self, config: CellConfig) {
         let cell = self.start_cell(config, Some(self.local.clone())).await;
         self.cells.push(cell);
     }
@@ -167,10 +172,37 @@ fn pgids_in(container: &Path) -> Vec<i32> {
 }
 
 pub fn kill_group(pgid: i32) {
+    signal_group("KILL", pgid);
+}
+
+/// Sends `signal` (a name such as `STOP`) to a process group.
+pub fn signal_group(signal: &str, pgid: i32) {
     let _ = std::process::Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
+        .args([&format!("-{signal}"), "--", &format!("-{pgid}")])
         .stderr(std::process::Stdio::null())
         .status();
+}
+
+/// Process groups a test stopped (SIGSTOP) so that they hang: SIGKILLed when dropped, even
+/// when the test fails part-way or their container's records are gone from the depot.
+pub struct StoppedGroups(pub Vec<i32>);
+
+impl StoppedGroups {
+    pub fn stop(pgids: Vec<i32>) -> Self {
+        let stopped = Self(pgids);
+        for pgid in &stopped.0 {
+            signal_group("STOP", *pgid);
+        }
+        stopped
+    }
+}
+
+impl Drop for StoppedGroups {
+    fn drop(&mut self) {
+        for pgid in &self.0 {
+            kill_group(*pgid);
+        }
+    }
 }
 
 impl Drop for Harness {

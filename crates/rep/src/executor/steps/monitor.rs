@@ -3,6 +3,9 @@
 //! or the start timeout runs out. Once healthy, checks run every `healthy_interval`, and the
 //! first failure fails the step, which ends the instance. With no checks (a process-only
 //! health check) the instance is healthy at once and the step waits to be cancelled.
+//!
+//! An instance known to be healthy already (one a restarted cell re-adopted) skips the
+//! starting phase: see [`MonitorStep::already_healthy`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +47,8 @@ pub struct MonitorStep {
     ctx: StepContext,
     checks: Vec<HealthCheck>,
     start_timeout: Duration,
+    /// Whether to wait for a first passing round (false once known healthy).
+    starting: bool,
     logs: LogTarget,
 }
 
@@ -54,8 +59,16 @@ impl MonitorStep {
             ctx,
             checks,
             start_timeout,
+            starting: true,
             logs,
         }
+    }
+
+    /// For an instance already known healthy (re-adopted after a restart of the cell): no
+    /// starting phase, the first check comes after `healthy_interval`.
+    pub fn already_healthy(mut self) -> Self {
+        self.starting = false;
+        self
     }
 
     fn host_port(&self, container_port: u16) -> u16 {
@@ -116,6 +129,32 @@ impl MonitorStep {
     fn healthy(&self) {
         self.ctx.healthy.send_replace(true);
     }
+
+    /// The starting phase: rounds until one passes, or the start timeout fails the step.
+    async fn until_healthy(&self, cancel: &CancellationToken) -> Result<(), StepError> {
+        let started = Instant::now();
+        // Early checks come quickly and back off to `starting_interval`: most instances listen
+        // within milliseconds, and a replacement should not sit out a whole interval first.
+        let mut delay = FIRST_STARTING_DELAY.min(self.ctx.health.starting_interval);
+        loop {
+            match self.round(cancel).await {
+                Ok(()) => return Ok(()),
+                Err(_) if cancel.is_cancelled() => return Err(StepError::Cancelled),
+                Err(reason) if started.elapsed() >= self.start_timeout => {
+                    let message = format!(
+                        "Instance never healthy after {}: {reason}",
+                        format_duration(self.start_timeout)
+                    );
+                    self.logs.err(&message);
+                    return Err(StepError::HealthCheck(message));
+                }
+                Err(_) => {
+                    pause(delay, cancel).await?;
+                    delay = (delay * 2).min(self.ctx.health.starting_interval);
+                }
+            }
+        }
+    }
 }
 
 /// Sleeps, unless cancelled first.
@@ -137,29 +176,10 @@ impl Step for MonitorStep {
             cancel.cancelled().await;
             return Err(StepError::Cancelled);
         }
-        let started = Instant::now();
-        // Early checks come quickly and back off to `starting_interval`: most instances listen
-        // within milliseconds, and a replacement should not sit out a whole interval first.
-        let mut delay = FIRST_STARTING_DELAY.min(self.ctx.health.starting_interval);
-        loop {
-            match self.round(cancel).await {
-                Ok(()) => break,
-                Err(_) if cancel.is_cancelled() => return Err(StepError::Cancelled),
-                Err(reason) if started.elapsed() >= self.start_timeout => {
-                    let message = format!(
-                        "Instance never healthy after {}: {reason}",
-                        format_duration(self.start_timeout)
-                    );
-                    self.logs.err(&message);
-                    return Err(StepError::HealthCheck(message));
-                }
-                Err(_) => {
-                    pause(delay, cancel).await?;
-                    delay = (delay * 2).min(self.ctx.health.starting_interval);
-                }
-            }
+        if self.starting {
+            self.until_healthy(cancel).await?;
+            self.logs.out("Container became healthy");
         }
-        self.logs.out("Container became healthy");
         self.healthy();
         loop {
             pause(self.ctx.health.healthy_interval, cancel).await?;
@@ -245,6 +265,35 @@ mod tests {
             "{err}"
         );
         assert!(sink.contains("Container became healthy"));
+    }
+
+    #[tokio::test]
+    async fn an_instance_already_healthy_skips_the_starting_phase() {
+        let (ctx, _garden, sink) = context().await;
+        let mut healthy = ctx.healthy.subscribe();
+        // Nothing listens: a starting monitor would retry until its (long) start timeout.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let check = HealthCheck::Port {
+            port,
+            timeout: Duration::from_millis(100),
+        };
+        let step = MonitorStep::new(ctx, vec![check], Duration::from_secs(60)).already_healthy();
+        let err = step.perform(&CancellationToken::new()).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("Instance became unhealthy: Failed to make TCP connection"),
+            "{err}"
+        );
+        assert!(
+            *healthy.borrow_and_update(),
+            "it counts as healthy from the start"
+        );
+        assert!(!sink.contains("Container became healthy"));
+        assert!(sink.contains("Container became unhealthy"));
     }
 
     #[tokio::test]
