@@ -79,6 +79,8 @@ pub struct Config {
     pub rep_addr: SocketAddr,
     /// External rep URL the BBS and auctioneer use to reach this cell.
     pub rep_url: Option<String>,
+    /// HTTP router listen address: apps are reached here by their route's Host.
+    pub router_addr: SocketAddr,
     /// The BBS database (default: SQLite file `bbs.db` in the data dir).
     pub bbs_database: DatabaseUrl,
     /// The local cell: its id, zone, stacks and capacity.
@@ -138,6 +140,7 @@ pub struct ConfigFile {
     pub bbs_database: Option<String>,
     pub rep_addr: Option<SocketAddr>,
     pub rep_url: Option<String>,
+    pub router_addr: Option<SocketAddr>,
     pub cell_id: Option<String>,
     pub cell_zone: Option<String>,
     pub cell_stacks: Option<Vec<String>>,
@@ -172,12 +175,14 @@ pub struct Overrides {
     pub bbs_url: Option<String>,
     pub rep_addr: Option<SocketAddr>,
     pub rep_url: Option<String>,
+    pub router_addr: Option<SocketAddr>,
 }
 
 pub const DEFAULT_API_ADDR: &str = "127.0.0.1:9022";
 pub const DEFAULT_UAA_ADDR: &str = "127.0.0.1:9023";
 pub const DEFAULT_BBS_ADDR: &str = "127.0.0.1:8889";
 pub const DEFAULT_REP_ADDR: &str = "127.0.0.1:1800";
+pub const DEFAULT_ROUTER_ADDR: &str = "127.0.0.1:8080";
 /// The stack name Cloud Foundry apps, manifests and test suites ask for.
 pub const DEFAULT_STACK: &str = "cflinuxfs4";
 /// cf-deployment's validities for the `cf` client.
@@ -231,6 +236,10 @@ impl Config {
                 .or(file.rep_addr)
                 .unwrap_or_else(|| parse_addr(DEFAULT_REP_ADDR)),
             rep_url: flags.rep_url.or(file.rep_url).map(trim_url),
+            router_addr: flags
+                .router_addr
+                .or(file.router_addr)
+                .unwrap_or_else(|| parse_addr(DEFAULT_ROUTER_ADDR)),
             cell,
             api_addr: flags
                 .api_addr
@@ -271,6 +280,7 @@ impl Config {
             uaa_addr: Some(parse_addr("127.0.0.1:0")),
             bbs_addr: Some(parse_addr("127.0.0.1:0")),
             rep_addr: Some(parse_addr("127.0.0.1:0")),
+            router_addr: Some(parse_addr("127.0.0.1:0")),
             ..Overrides::default()
         };
         Self::resolve(ConfigFile::default(), flags, &NoEnv).expect("defaults always resolve")

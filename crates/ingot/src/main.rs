@@ -30,6 +30,8 @@ enum Command {
     Bbs(ComponentArgs),
     /// Run only a cell (rep and executor), reporting to the BBS given by --bbs-url.
     Cell(ComponentArgs),
+    /// Run only the HTTP router and route emitter, following the BBS given by --bbs-url.
+    Router(ComponentArgs),
     /// Print the version.
     Version,
 }
@@ -66,6 +68,9 @@ struct ComponentArgs {
     /// External URL of this cell's rep, when the BBS reaches it by another name.
     #[arg(long, env = "INGOT_REP_URL")]
     rep_url: Option<String>,
+    /// Address the HTTP router listens on (port 0 picks a free port).
+    #[arg(long, env = "INGOT_ROUTER_ADDR")]
+    router_addr: Option<std::net::SocketAddr>,
     /// UAA client `ingot cc` uses for user lookups (needs scim.read).
     #[arg(long, env = "INGOT_UAA_CLIENT_ID")]
     uaa_client_id: Option<String>,
@@ -92,6 +97,7 @@ impl ComponentArgs {
             bbs_url: self.bbs_url,
             rep_addr: self.rep_addr,
             rep_url: self.rep_url,
+            router_addr: self.router_addr,
         };
         Config::resolve(file, overrides, &ingot::config::ProcessEnv)
     }
@@ -122,6 +128,7 @@ fn main() -> anyhow::Result<()> {
         Command::Cc(args) => (args, Role::CloudController),
         Command::Bbs(args) => (args, Role::Bbs),
         Command::Cell(args) => (args, Role::Cell),
+        Command::Router(args) => (args, Role::Router),
     };
     runtime.block_on(ingot::up::run(args.load()?, role))
 }

@@ -1,6 +1,7 @@
 //! Starting Ingot's components, in-process, in dependency order: the UAA first (the Cloud
 //! Controller verifies its tokens), then the Cloud Controller, then Diego: the BBS (with its
-//! auctioneer and converger) and the local cell (rep and executor on a Garden backend).
+//! auctioneer and converger), the local cell (rep and executor on a Garden backend), and the
+//! router with the route emitter that feeds it from the BBS.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use ingot_garden::{ProcessConfig, ProcessGarden};
 use ingot_rep::{
     Cell, CellCapacity, CellConfig, CellDeps, HttpRepClients, LocalRepClients, TracingLogSink,
 };
+use ingot_router::{EmitterConfig, LoadBalancing, RouteEmitter, RouteTable, Router, RouterConfig};
 use ingot_uaa::{AdminBootstrap, Uaa, UaaClient, UaaConfig, UserDirectory};
 use tokio::net::TcpListener;
 
@@ -30,6 +32,8 @@ pub enum Role {
     Bbs,
     /// `ingot cell`: a rep and executor serving the rep API, reporting to a BBS over HTTP.
     Cell,
+    /// `ingot router`: the HTTP router and its route emitter, following a BBS over HTTP.
+    Router,
 }
 
 /// The URLs clients use to reach this process's components.
@@ -39,6 +43,7 @@ pub struct Endpoints {
     pub uaa_url: Option<String>,
     pub bbs_url: Option<String>,
     pub rep_url: Option<String>,
+    pub router_url: Option<String>,
 }
 
 /// A running Ingot process.
@@ -97,7 +102,7 @@ impl Ingot {
                     .context("`ingot cc` needs the UAA's URL: set --uaa-url or INGOT_UAA_URL")?;
                 (None, Some(url), None)
             }
-            Role::Bbs | Role::Cell => (None, None, None),
+            Role::Bbs | Role::Cell | Role::Router => (None, None, None),
         };
 
         // The Cloud Controller verifies tokens and looks users up in-process when the UAA runs
@@ -176,6 +181,12 @@ impl Ingot {
                     .await?;
                 (Some(bbs), None, Some(bbs_url), None)
             }
+            Role::Router => {
+                let bbs_url = config.bbs_url.clone().context(
+                    "`ingot router` needs the BBS's URL: set --bbs-url or INGOT_BBS_URL",
+                )?;
+                (None, None, Some(bbs_url), None)
+            }
             Role::Cell => {
                 let bbs_url = config
                     .bbs_url
@@ -196,12 +207,26 @@ impl Ingot {
             Role::Uaa | Role::CloudController => (None, None, None, None),
         };
 
+        // The router follows the BBS: in-process in `ingot up`, over HTTP on its own.
+        let routed_bbs: Option<Arc<dyn BbsApi>> = match (role, &bbs, &bbs_url) {
+            (Role::All, Some(bbs), _) => Some(Arc::new(bbs.clone())),
+            (Role::Router, _, Some(url)) => Some(Arc::new(
+                BbsClient::new(url).with_context(|| format!("a BBS client for {url}"))?,
+            )),
+            _ => None,
+        };
+        let router_url = match routed_bbs {
+            Some(bbs) => Some(start_router(&config, bbs, &mut group, shutdown.clone()).await?),
+            None => None,
+        };
+
         Ok(Self {
             endpoints: Endpoints {
                 api_url,
                 uaa_url,
                 bbs_url,
                 rep_url,
+                router_url,
             },
             credentials,
             shutdown,
@@ -283,6 +308,11 @@ fn print_banner(ingot: &Ingot, data_dir: &std::path::Path) {
     if let Some(rep) = &endpoints.rep_url {
         println!("  rep endpoint:   {rep}");
     }
+    if let Some(router) = &endpoints.router_url {
+        println!(
+            "  router:         {router}  (apps by Host header, e.g. curl -H 'Host: APP.DOMAIN' {router}/)"
+        );
+    }
     if let Some(c) = ingot.credentials() {
         println!(
             "  admin user:     {} / {}",
@@ -303,6 +333,29 @@ fn print_banner(ingot: &Ingot, data_dir: &std::path::Path) {
         }
     }
     println!();
+}
+
+/// The HTTP router, and the route emitter that keeps its table in step with the BBS.
+async fn start_router(
+    config: &Config,
+    bbs: Arc<dyn BbsApi>,
+    group: &mut Group,
+    shutdown: Shutdown,
+) -> anyhow::Result<String> {
+    let listener = bind(config.router_addr, "router").await?;
+    let url = external_url(None, &listener)?;
+    let table = RouteTable::shared(LoadBalancing::RoundRobin);
+    let emitter = RouteEmitter::new(bbs, table.clone(), EmitterConfig::default());
+    let emitter_shutdown = shutdown.clone();
+    group.spawn("route_emitter", async move {
+        emitter.run(emitter_shutdown).await;
+        Ok(())
+    });
+    let router = Router::new(RouterConfig::default(), table);
+    group.spawn("router", async move {
+        router.serve(listener, shutdown).await.map_err(Into::into)
+    });
+    Ok(url)
 }
 
 /// What starting Diego's components needs.

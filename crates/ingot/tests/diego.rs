@@ -13,6 +13,7 @@ use ingot_bbs::{
 };
 
 const WAIT: Duration = Duration::from_secs(60);
+const HOST: &str = "web-app.apps.test";
 
 /// Answers every GET with its instance index.
 const SERVER: &str = r#"
@@ -55,6 +56,11 @@ fn web_lrp(instances: u32) -> DesiredLrp {
         log_guid: "web-app".into(),
         log_source: "APP/PROC/WEB".into(),
         start_timeout_ms: 30_000,
+        routes: [(
+            "cf-router".to_owned(),
+            serde_json::json!([{"hostnames": [HOST], "port": 8080}]),
+        )]
+        .into(),
         ..DesiredLrp::default()
     }
 }
@@ -128,6 +134,7 @@ async fn lrps_survive_instance_crashes_and_an_ingot_sigkill() {
         .unwrap();
     bbs.desire_lrp(web_lrp(2)).await.unwrap();
     let before = wait_for_running(&bbs, 2).await;
+    assert_router_reaches(&first.router, &["0", "1"]).await;
 
     // Kill one instance's process group: the cell reports the crash and it is replaced.
     let pgid = instance_pgid(data_dir.path(), &before[0].instance_guid)
@@ -167,6 +174,7 @@ async fn lrps_survive_instance_crashes_and_an_ingot_sigkill() {
     assert_eq!(desired.len(), 1);
     assert_eq!(desired[0].instances, 2);
     let restarted = wait_for_running(&bbs, 2).await;
+    assert_router_reaches(&second.router, &["0", "1"]).await;
     let readopted = restarted
         .iter()
         .filter(|l| {
@@ -197,6 +205,33 @@ async fn lrps_survive_instance_crashes_and_an_ingot_sigkill() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     second.terminate().await;
+}
+
+/// Polls the router with the route's Host until every expected instance index has answered.
+async fn assert_router_reaches(router: &str, indices: &[&str]) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + WAIT;
+    while !indices.iter().all(|i| seen.contains(*i)) {
+        assert!(
+            Instant::now() < deadline,
+            "the router reached only {seen:?} of {indices:?}"
+        );
+        if let Ok(response) = http
+            .get(format!("{router}/"))
+            .header("host", HOST)
+            .send()
+            .await
+            && response.status().is_success()
+        {
+            seen.insert(response.text().await.unwrap_or_default());
+        } else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 /// The process group of the process the process backend recorded for an instance's container.

@@ -12,6 +12,7 @@ pub struct Ports {
     pub api: u16,
     pub uaa: u16,
     pub bbs: u16,
+    pub router: u16,
 }
 
 impl Ports {
@@ -27,6 +28,7 @@ impl Ports {
             api: port(),
             uaa: port(),
             bbs: port(),
+            router: port(),
         }
     }
 }
@@ -36,6 +38,7 @@ pub struct Running {
     pub api: String,
     pub uaa: String,
     pub bbs: String,
+    pub router: String,
 }
 
 pub async fn start(data_dir: &Path, ports: &Ports) -> Running {
@@ -50,6 +53,8 @@ pub async fn start(data_dir: &Path, ports: &Ports) -> Running {
             &addr(ports.uaa),
             "--bbs-addr",
             &addr(ports.bbs),
+            "--router-addr",
+            &addr(ports.router),
         ])
         .env("INGOT_LOG", "warn")
         .stdout(Stdio::piped())
@@ -58,9 +63,9 @@ pub async fn start(data_dir: &Path, ports: &Ports) -> Running {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut api, mut uaa, mut bbs) = (None, None, None);
+    let (mut api, mut uaa, mut bbs, mut router) = (None, None, None, None);
     tokio::time::timeout(Duration::from_secs(60), async {
-        while api.is_none() || uaa.is_none() || bbs.is_none() {
+        while api.is_none() || uaa.is_none() || bbs.is_none() || router.is_none() {
             let line = lines
                 .next_line()
                 .await
@@ -71,9 +76,10 @@ pub async fn start(data_dir: &Path, ports: &Ports) -> Running {
                 ("API endpoint:", &mut api),
                 ("UAA endpoint:", &mut uaa),
                 ("BBS endpoint:", &mut bbs),
+                ("router:", &mut router),
             ] {
-                if let Some(url) = line.strip_prefix(prefix) {
-                    *slot = Some(url.trim().to_owned());
+                if let Some(rest) = line.strip_prefix(prefix) {
+                    *slot = rest.split_whitespace().next().map(str::to_owned);
                 }
             }
         }
@@ -87,6 +93,7 @@ pub async fn start(data_dir: &Path, ports: &Ports) -> Running {
         api: api.unwrap(),
         uaa: uaa.unwrap(),
         bbs: bbs.unwrap(),
+        router: router.unwrap(),
     }
 }
 

@@ -1,0 +1,534 @@
+//! The HTTP proxy: Host and path to a route, the route to an endpoint, the request to the
+//! endpoint over a keep-alive pool, and the answer back, with retries, sticky sessions,
+//! forwarded headers, timeouts, upgrades and an access-log record.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::service::service_fn;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use ingot_core::{Clock, IdGen, Shutdown, SystemClock, UuidIds};
+use tokio::net::TcpListener;
+use tokio_util::task::TaskTracker;
+
+use crate::access_log::{AccessLogRecord, AccessLogSink, TracingAccessLog};
+use crate::endpoint::{Endpoint, InFlight};
+use crate::error::Error;
+use crate::headers::{self, X_CF_ROUTER_ERROR, X_VCAP_REQUEST_ID};
+use crate::sticky;
+use crate::table::{Lookup, SharedRouteTable};
+
+/// The body type of everything the router sends.
+pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
+
+/// `X-Cf-RouterError` values, as gorouter names them.
+pub mod router_error {
+    pub const UNKNOWN_ROUTE: &str = "unknown_route";
+    pub const NO_ENDPOINTS: &str = "no_endpoints";
+    pub const ENDPOINT_FAILURE: &str = "endpoint_failure";
+}
+
+/// How the router behaves. `Default` gives gorouter-like values.
+#[derive(Debug, Clone)]
+pub struct RouterConfig {
+    /// Connecting to an endpoint (gorouter: 5 s).
+    pub dial_timeout: Duration,
+    /// Waiting for an endpoint's response head (gorouter: 60 s).
+    pub endpoint_timeout: Duration,
+    /// Endpoints tried per request when connecting fails (gorouter: 3).
+    pub max_attempts: usize,
+    /// Largest request head accepted; larger ones get 431.
+    pub max_header_bytes: usize,
+    /// How long a client connection may take to send a request head, and how long an idle
+    /// keep-alive connection stays open (hyper arms one timer for both).
+    pub client_idle_timeout: Duration,
+    /// How long idle connections to endpoints are kept in the pool.
+    pub backend_idle_timeout: Duration,
+    /// Idle pooled connections per endpoint.
+    pub backend_max_idle: usize,
+    /// On shutdown, how long requests in flight may take to finish.
+    pub drain_timeout: Duration,
+    /// Path the router answers itself (200) when the Host is not a route.
+    pub health_path: String,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        Self {
+            dial_timeout: Duration::from_secs(5),
+            endpoint_timeout: Duration::from_secs(60),
+            max_attempts: 3,
+            max_header_bytes: 64 * 1024,
+            client_idle_timeout: Duration::from_secs(30),
+            backend_idle_timeout: Duration::from_secs(90),
+            backend_max_idle: 100,
+            drain_timeout: Duration::from_secs(10),
+            health_path: "/health".into(),
+        }
+    }
+}
+
+/// The router: cheap to clone, every clone serves from the same table and pool.
+#[derive(Clone)]
+pub struct Router {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: RouterConfig,
+    table: SharedRouteTable,
+    client: Client<HttpConnector, ProxyBody>,
+    access_log: Arc<dyn AccessLogSink>,
+    /// For `X-Request-Start`.
+    clock: Arc<dyn Clock>,
+    /// For `X-Vcap-Request-Id` when the client sent none.
+    ids: Arc<dyn IdGen>,
+}
+
+impl Router {
+    pub fn new(config: RouterConfig, table: SharedRouteTable) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(config.dial_timeout));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(config.backend_idle_timeout)
+            .pool_max_idle_per_host(config.backend_max_idle)
+            .pool_timer(TokioTimer::new())
+            .build(connector);
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                table,
+                client,
+                access_log: Arc::new(TracingAccessLog),
+                clock: Arc::new(SystemClock),
+                ids: Arc::new(UuidIds),
+            }),
+        }
+    }
+
+    /// Sends access-log records to `sink` instead of tracing.
+    pub fn with_access_log(self, sink: Arc<dyn AccessLogSink>) -> Self {
+        self.rebuild(|inner| inner.access_log = sink)
+    }
+
+    /// Uses this clock (for `X-Request-Start`) and these ids (for new request ids).
+    pub fn with_clock_and_ids(self, clock: Arc<dyn Clock>, ids: Arc<dyn IdGen>) -> Self {
+        self.rebuild(|inner| {
+            inner.clock = clock;
+            inner.ids = ids;
+        })
+    }
+
+    fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
+        let old = &self.inner;
+        let mut inner = Inner {
+            config: old.config.clone(),
+            table: old.table.clone(),
+            client: old.client.clone(),
+            access_log: old.access_log.clone(),
+            clock: old.clock.clone(),
+            ids: old.ids.clone(),
+        };
+        change(&mut inner);
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Serves HTTP/1.1 on `listener` until `shutdown`, then stops accepting and lets requests
+    /// in flight finish (up to `drain_timeout`).
+    /// Errors: `Listener` (accepting failed for good).
+    pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), Error> {
+        let tracker = TaskTracker::new();
+        let result = loop {
+            let (stream, peer) = tokio::select! {
+                () = shutdown.cancelled() => break Ok(()),
+                accepted = listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(e) if is_transient(&e) => {
+                        tracing::warn!(error = %e, "router: accept failed");
+                        // Out of descriptors: give connections time to close instead of spinning.
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                    Err(e) => break Err(Error::Listener(e)),
+                },
+            };
+            let _ = stream.set_nodelay(true);
+            let inner = self.inner.clone();
+            let shutdown = shutdown.clone();
+            tracker.spawn(async move { inner.serve_connection(stream, peer, shutdown).await });
+        };
+        tracker.close();
+        let _ = tokio::time::timeout(self.inner.config.drain_timeout, tracker.wait()).await;
+        result
+    }
+}
+
+/// Errors that concern one connection, not the listener (e.g. out of file descriptors).
+fn is_transient(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionReset | Interrupted | WouldBlock
+    ) || e.raw_os_error() == Some(24)
+}
+
+impl Inner {
+    async fn serve_connection(
+        self: Arc<Self>,
+        stream: tokio::net::TcpStream,
+        peer: SocketAddr,
+        shutdown: Shutdown,
+    ) {
+        let this = self.clone();
+        let service = service_fn(move |req| this.clone().handle(req, peer));
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.config.client_idle_timeout)
+            .max_buf_size(self.config.max_header_bytes.max(8192))
+            .keep_alive(true);
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        tokio::pin!(conn);
+        tokio::select! {
+            res = conn.as_mut() => {
+                if let Err(e) = res {
+                    tracing::debug!(error = %e, %peer, "router: client connection ended");
+                }
+            }
+            () = shutdown.cancelled() => {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+            }
+        }
+    }
+
+    async fn handle(
+        self: Arc<Self>,
+        mut req: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Result<Response<ProxyBody>, Infallible> {
+        let started = Instant::now();
+        let started_at = SystemTime::now();
+        let host = request_host(&req);
+        let request_id = headers::request_id(req.headers(), self.ids.as_ref());
+        let sticky = sticky::requested_instance(req.headers());
+        let upgrade = headers::is_upgrade(req.headers());
+        let mut record = AccessLogRecord {
+            started_at,
+            remote_addr: peer,
+            host: host.clone(),
+            method: req.method().to_string(),
+            path: req
+                .uri()
+                .path_and_query()
+                .map_or_else(|| "/".to_owned(), |p| p.to_string()),
+            status: 0,
+            bytes_sent: 0,
+            response_time: Duration::ZERO,
+            endpoint: None,
+            request_id: request_id.clone(),
+            process_guid: None,
+            app_index: None,
+            router_error: None,
+        };
+        let path = req.uri().path().to_owned();
+        let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
+        let (parts, body) = req.into_parts();
+        // A body that is known to be empty can be sent again, so connect failures may retry.
+        let mut body = if body.is_end_stream() {
+            None
+        } else {
+            Some(body)
+        };
+        let mut failed: Vec<String> = Vec::new();
+
+        for _ in 0..self.config.max_attempts.max(1) {
+            let lookup = self.table.lock().expect("route table lock").select(
+                &host,
+                &path,
+                sticky.as_deref(),
+                &failed,
+            );
+            let (endpoint, in_flight) = match lookup {
+                Lookup::UnknownRoute if failed.is_empty() => {
+                    if parts.method == Method::GET && path == self.config.health_path {
+                        return Ok(self.finish(
+                            record,
+                            started,
+                            plain(StatusCode::OK, "ok\n"),
+                            None,
+                        ));
+                    }
+                    let resp = router_error(
+                        StatusCode::NOT_FOUND,
+                        router_error::UNKNOWN_ROUTE,
+                        &format!("Requested route ('{host}') does not exist.\n"),
+                    );
+                    record.router_error = Some(router_error::UNKNOWN_ROUTE);
+                    return Ok(self.finish(record, started, resp, None));
+                }
+                Lookup::UnknownRoute | Lookup::NoEndpoints(_) if !failed.is_empty() => break,
+                Lookup::UnknownRoute | Lookup::NoEndpoints(_) => {
+                    let resp = router_error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        router_error::NO_ENDPOINTS,
+                        &format!("Requested route ('{host}') has no available endpoints.\n"),
+                    );
+                    record.router_error = Some(router_error::NO_ENDPOINTS);
+                    return Ok(self.finish(record, started, resp, None));
+                }
+                Lookup::Found {
+                    endpoint,
+                    in_flight,
+                    ..
+                } => (endpoint, in_flight),
+            };
+            record.endpoint = Some(endpoint.addr());
+            record.process_guid = Some(endpoint.process_guid.clone());
+            record.app_index = Some(endpoint.index);
+
+            let outgoing = match body.take() {
+                Some(incoming) => incoming.boxed(),
+                None => empty(),
+            };
+            let had_body = !outgoing.is_end_stream();
+            let request =
+                self.outgoing_request(&parts, outgoing, &endpoint, peer, &request_id, upgrade);
+            let sent =
+                tokio::time::timeout(self.config.endpoint_timeout, self.client.request(request))
+                    .await;
+            match sent {
+                Ok(Ok(mut resp)) => {
+                    if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+                        if let Some(client_upgrade) = client_upgrade {
+                            splice(client_upgrade, hyper::upgrade::on(&mut resp));
+                        }
+                    } else {
+                        headers::strip_hop_by_hop(resp.headers_mut(), false);
+                    }
+                    sticky::add_vcap_cookie(resp.headers_mut(), &endpoint.instance_guid);
+                    let resp = resp.map(BodyExt::boxed);
+                    return Ok(self.finish(record, started, resp, Some(in_flight)));
+                }
+                Ok(Err(e)) if e.is_connect() => {
+                    tracing::warn!(endpoint = %endpoint, error = %e, "router: endpoint unreachable; pruning it");
+                    self.prune(&host, &path, &endpoint);
+                    failed.push(endpoint.addr());
+                    if had_body {
+                        break;
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(endpoint = %endpoint, error = %e, "router: endpoint failed");
+                    break;
+                }
+                Err(_) => {
+                    let resp = router_error(
+                        StatusCode::GATEWAY_TIMEOUT,
+                        router_error::ENDPOINT_FAILURE,
+                        "The endpoint did not answer in time.\n",
+                    );
+                    record.router_error = Some(router_error::ENDPOINT_FAILURE);
+                    return Ok(self.finish(record, started, resp, None));
+                }
+            }
+        }
+        let resp = router_error(
+            StatusCode::BAD_GATEWAY,
+            router_error::ENDPOINT_FAILURE,
+            "The endpoint could not be reached.\n",
+        );
+        record.router_error = Some(router_error::ENDPOINT_FAILURE);
+        Ok(self.finish(record, started, resp, None))
+    }
+
+    fn outgoing_request(
+        &self,
+        parts: &http::request::Parts,
+        body: ProxyBody,
+        endpoint: &Endpoint,
+        peer: SocketAddr,
+        request_id: &str,
+        upgrade: bool,
+    ) -> Request<ProxyBody> {
+        let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let uri: Uri = format!("http://{}{}", endpoint.addr(), path_and_query)
+            .parse()
+            .unwrap_or_else(|_| Uri::from_static("/"));
+        let mut request = Request::new(body);
+        *request.method_mut() = parts.method.clone();
+        *request.uri_mut() = uri;
+        *request.headers_mut() = parts.headers.clone();
+        let headers = request.headers_mut();
+        headers::strip_hop_by_hop(headers, upgrade);
+        let now_ms = self.clock.now().timestamp_millis();
+        headers::add_forwarded(headers, peer.ip(), request_id, now_ms);
+        request
+    }
+
+    /// Removes an endpoint that refused a connection; the emitter re-registers it if it is
+    /// still running at its next sync.
+    fn prune(&self, host: &str, path: &str, endpoint: &Endpoint) {
+        let mut table = self.table.lock().expect("route table lock");
+        if let Some(route) = table.route_for(host, path) {
+            table.unregister(&route, &endpoint.addr());
+        }
+    }
+
+    /// Adds the request id and wraps the body so the access-log record is written when the
+    /// body is done.
+    fn finish(
+        &self,
+        mut record: AccessLogRecord,
+        started: Instant,
+        mut resp: Response<ProxyBody>,
+        in_flight: Option<InFlight>,
+    ) -> Response<ProxyBody> {
+        if let Ok(value) = HeaderValue::from_str(&record.request_id) {
+            resp.headers_mut().insert(X_VCAP_REQUEST_ID, value);
+        }
+        record.status = resp.status().as_u16();
+        let sink = self.access_log.clone();
+        resp.map(|body| {
+            LoggedBody {
+                inner: body,
+                pending: Some(Pending {
+                    record,
+                    started,
+                    sink,
+                    _in_flight: in_flight,
+                }),
+            }
+            .boxed()
+        })
+    }
+}
+
+/// Splices the client's and the endpoint's upgraded connections (WebSocket).
+fn splice(client: hyper::upgrade::OnUpgrade, endpoint: hyper::upgrade::OnUpgrade) {
+    tokio::spawn(async move {
+        let (client, endpoint) = match tokio::try_join!(client, endpoint) {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::debug!(error = %e, "router: upgrade failed");
+                return;
+            }
+        };
+        let mut client = TokioIo::new(client);
+        let mut endpoint = TokioIo::new(endpoint);
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut endpoint).await;
+    });
+}
+
+fn request_host(req: &Request<Incoming>) -> String {
+    req.headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()))
+        .map(|h| crate::route::normalize_host(&h))
+        .unwrap_or_default()
+}
+
+fn empty() -> ProxyBody {
+    Empty::new().map_err(|never| match never {}).boxed()
+}
+
+fn plain(status: StatusCode, body: &str) -> Response<ProxyBody> {
+    let mut resp = Response::new(
+        Full::new(Bytes::from(body.to_owned()))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+fn router_error(status: StatusCode, error: &'static str, body: &str) -> Response<ProxyBody> {
+    let mut resp = plain(status, &format!("{status}: {body}"));
+    resp.headers_mut()
+        .insert(X_CF_ROUTER_ERROR, HeaderValue::from_static(error));
+    resp
+}
+
+struct Pending {
+    record: AccessLogRecord,
+    started: Instant,
+    sink: Arc<dyn AccessLogSink>,
+    /// Counts the request against its endpoint until the response body is done.
+    _in_flight: Option<InFlight>,
+}
+
+/// A response body that counts its bytes and writes the access-log record when it ends or
+/// is dropped (a client that goes away still gets its line).
+struct LoggedBody {
+    inner: ProxyBody,
+    pending: Option<Pending>,
+}
+
+impl LoggedBody {
+    fn flush(&mut self) {
+        if let Some(mut p) = self.pending.take() {
+            p.record.response_time = p.started.elapsed();
+            p.sink.record(&p.record);
+        }
+    }
+}
+
+impl Body for LoggedBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(data), Some(p)) = (frame.data_ref(), this.pending.as_mut()) {
+                    p.record.bytes_sent += data.len() as u64;
+                }
+            }
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => this.flush(),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for LoggedBody {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
