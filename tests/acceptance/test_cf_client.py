@@ -54,6 +54,10 @@ INGOT_SETTINGS_ENV = (
     "INGOT_API_URL",
     "INGOT_UAA_URL",
     "INGOT_BBS_ADDR",
+    "INGOT_BBS_URL",
+    "INGOT_REP_ADDR",
+    "INGOT_REP_URL",
+    "INGOT_ROUTER_ADDR",
     "INGOT_UAA_CLIENT_ID",
     "INGOT_UAA_CLIENT_SECRET",
 )
@@ -109,7 +113,7 @@ def _answers(url: str) -> bool:
 
 
 def start_ingot(data_dir: Path, api_addr="127.0.0.1:0", uaa_addr="127.0.0.1:0", bbs_addr="127.0.0.1:0",
-                extra_args=()) -> Ingot:
+                router_addr="127.0.0.1:0", extra_args=()) -> Ingot:
     env = {k: v for k, v in os.environ.items() if k not in INGOT_SETTINGS_ENV}
     command = [
         ingot_binary(), "up",
@@ -118,6 +122,7 @@ def start_ingot(data_dir: Path, api_addr="127.0.0.1:0", uaa_addr="127.0.0.1:0", 
         "--uaa-addr", uaa_addr,
         # Every listener on a free port, so several instances can run side by side.
         "--bbs-addr", bbs_addr,
+        "--router-addr", router_addr,
         *extra_args,
     ]
     process = subprocess.Popen(

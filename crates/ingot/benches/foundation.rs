@@ -45,6 +45,8 @@ async fn start(data_dir: &std::path::Path, http: &reqwest::Client) -> (Instance,
             "--uaa-addr",
             &format!("127.0.0.1:{uaa_port}"),
         ])
+        // The other listeners on free ports too, so nothing else on this machine interferes.
+        .args(["--bbs-addr", "127.0.0.1:0", "--router-addr", "127.0.0.1:0"])
         .env("INGOT_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
