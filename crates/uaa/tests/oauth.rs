@@ -37,6 +37,21 @@ async fn login_document_has_what_the_cf_cli_reads() {
         assert_eq!(body["prompts"]["passcode"][0], "password");
         assert_eq!(body["zone_name"], "uaa");
     }
+    // OpenID Connect discovery names the same issuer and keys the tokens use.
+    let response = uaa
+        .http
+        .get(uaa.at("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("GET");
+    let (status, body) = json(response).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["issuer"], format!("{}/oauth/token", uaa.url));
+    assert_eq!(body["jwks_uri"], format!("{}/token_keys", uaa.url));
+    assert_eq!(
+        body["id_token_signing_alg_values_supported"],
+        json!(["RS256"])
+    );
     // Paths the UAA does not serve get a plain 404, not a SCIM resource error.
     let response = uaa
         .http

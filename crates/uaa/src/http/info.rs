@@ -1,4 +1,5 @@
-//! `GET /login` and `GET /info`: the discovery document the cf CLI reads first.
+//! `GET /login` and `GET /info`: the discovery document the cf CLI reads first; and
+//! `GET /.well-known/openid-configuration`, the one OpenID Connect clients read.
 
 use axum::{Json, extract::State};
 use serde_json::{Value, json};
@@ -29,6 +30,29 @@ pub(super) async fn get_info(State(service): AppState) -> Json<Value> {
         "idpDefinitions": {},
         "showLoginLinks": true,
         "timestamp": service.started_at().format("%Y-%m-%dT%H:%M:%S%z").to_string(),
+    }))
+}
+
+/// OpenID Connect discovery: where the endpoints are and what this UAA supports. The issuer is
+/// the same string every token's `iss` carries.
+pub(super) async fn get_openid_configuration(State(service): AppState) -> Json<Value> {
+    let url = service.url();
+    Json(json!({
+        "issuer": format!("{url}/oauth/token"),
+        "authorization_endpoint": format!("{url}/oauth/authorize"),
+        "token_endpoint": format!("{url}/oauth/token"),
+        "userinfo_endpoint": format!("{url}/userinfo"),
+        "jwks_uri": format!("{url}/token_keys"),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["password", "refresh_token", "client_credentials", "authorization_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": ["openid", "profile", "email", "roles", "user_attributes"],
+        "claims_supported": [
+            "sub", "user_id", "user_name", "origin", "email", "client_id", "scope",
+            "iss", "aud", "exp", "iat", "jti", "zid",
+        ],
     }))
 }
 

@@ -24,6 +24,10 @@ pub(crate) fn router(service: Arc<Service>) -> Router {
     Router::new()
         .route("/login", get(info::get_info))
         .route("/info", get(info::get_info))
+        .route(
+            "/.well-known/openid-configuration",
+            get(info::get_openid_configuration),
+        )
         .route("/healthz", get(info::get_health))
         .route("/oauth/token", post(oauth::post_token))
         .route("/oauth/token/revoke/{jti}", delete(oauth::revoke_token))
