@@ -6,46 +6,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::binary::{self, Ports};
+use common::{
+    binary::{self, Ports},
+    password_grant, send,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-async fn call(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = http.request(method, url).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn password_token(http: &reqwest::Client, uaa: &str, user: &str, password: &str) -> String {
-    let body: Value = http
-        .post(format!("{uaa}/oauth/token"))
-        .basic_auth("cf", Some(""))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", user),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no token: {body}"))
-        .to_owned()
-}
 
 #[tokio::test]
 async fn sigkill_and_restart_loses_nothing() {
@@ -61,22 +27,24 @@ async fn sigkill_and_restart_loses_nothing() {
     )
     .unwrap();
     let admin_password = credentials["admin_password"].as_str().unwrap().to_owned();
-    let admin = password_token(&http, &first.uaa, "admin", &admin_password).await;
+    let admin = password_grant(&http, &first.uaa, "admin", &admin_password)
+        .await
+        .unwrap();
 
-    let (status, org) = call(
+    let (status, org) = send(
         &http,
         reqwest::Method::POST,
-        format!("{}/v3/organizations", first.api),
+        &format!("{}/v3/organizations", first.api),
         &admin,
         Some(json!({"name": "durable-org"})),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
     let org_guid = org["guid"].as_str().unwrap().to_owned();
-    let (status, space) = call(
+    let (status, space) = send(
         &http,
         reqwest::Method::POST,
-        format!("{}/v3/spaces", first.api),
+        &format!("{}/v3/spaces", first.api),
         &admin,
         Some(json!({
         "name": "durable-space", "relationships": {"organization": {"data": {"guid": org_guid}}}})),
@@ -84,7 +52,7 @@ async fn sigkill_and_restart_loses_nothing() {
     .await;
     assert_eq!(status, StatusCode::CREATED);
     let space_guid = space["guid"].as_str().unwrap().to_owned();
-    let (status, user) = call(&http, reqwest::Method::POST, format!("{}/Users", first.uaa), &admin, Some(json!({
+    let (status, user) = send(&http, reqwest::Method::POST, &format!("{}/Users", first.uaa), &admin, Some(json!({
         "userName": "carol", "password": "carol-pw", "origin": "", "emails": [{"value": "carol", "primary": true}]}))).await;
     assert_eq!(status, StatusCode::CREATED, "{user}");
     let carol = user["id"].as_str().unwrap().to_owned();
@@ -92,48 +60,54 @@ async fn sigkill_and_restart_loses_nothing() {
         ("organization_user", "organization", &org_guid),
         ("space_developer", "space", &space_guid),
     ] {
-        let (status, body) = call(&http, reqwest::Method::POST, format!("{}/v3/roles", first.api), &admin, Some(json!({
+        let (status, body) = send(&http, reqwest::Method::POST, &format!("{}/v3/roles", first.api), &admin, Some(json!({
             "type": kind, "relationships": {scope: {"data": {"guid": guid}}, "user": {"data": {"username": "carol"}}}}))).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
-    let carol_token = password_token(&http, &first.uaa, "carol", "carol-pw").await;
+    let carol_token = password_grant(&http, &first.uaa, "carol", "carol-pw")
+        .await
+        .unwrap();
 
     first.kill().await;
 
     let second = binary::start(data_dir.path(), &ports).await;
     // Tokens issued before the crash still verify.
-    let (status, orgs) = call(
+    let (status, orgs) = send(
         &http,
         reqwest::Method::GET,
-        format!("{}/v3/organizations?names=durable-org", second.api),
+        &format!("{}/v3/organizations?names=durable-org", second.api),
         &carol_token,
         None,
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{orgs}");
     assert_eq!(orgs["resources"][0]["guid"], org_guid.as_str());
-    let (status, spaces) = call(
+    let (status, spaces) = send(
         &http,
         reqwest::Method::GET,
-        format!("{}/v3/spaces", second.api),
+        &format!("{}/v3/spaces", second.api),
         &carol_token,
         None,
     )
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(spaces["resources"][0]["guid"], space_guid.as_str());
-    let (_, roles) = call(
+    let (_, roles) = send(
         &http,
         reqwest::Method::GET,
-        format!("{}/v3/roles?user_guids={carol}", second.api),
+        &format!("{}/v3/roles?user_guids={carol}", second.api),
         &admin,
         None,
     )
     .await;
     assert_eq!(roles["resources"].as_array().unwrap().len(), 2, "{roles}");
     // The same admin password and user passwords still work.
-    password_token(&http, &second.uaa, "admin", &admin_password).await;
-    password_token(&http, &second.uaa, "carol", "carol-pw").await;
+    password_grant(&http, &second.uaa, "admin", &admin_password)
+        .await
+        .unwrap();
+    password_grant(&http, &second.uaa, "carol", "carol-pw")
+        .await
+        .unwrap();
 
     second.terminate().await;
 }

@@ -38,13 +38,7 @@ async fn login_document_has_what_the_cf_cli_reads() {
         assert_eq!(body["zone_name"], "uaa");
     }
     // OpenID Connect discovery names the same issuer and keys the tokens use.
-    let response = uaa
-        .http
-        .get(uaa.at("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .expect("GET");
-    let (status, body) = json(response).await;
+    let (status, body) = uaa.get("/.well-known/openid-configuration", "").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["issuer"], format!("{}/oauth/token", uaa.url));
     assert_eq!(body["jwks_uri"], format!("{}/token_keys", uaa.url));
@@ -53,13 +47,7 @@ async fn login_document_has_what_the_cf_cli_reads() {
         json!(["RS256"])
     );
     // Paths the UAA does not serve get a plain 404, not a SCIM resource error.
-    let response = uaa
-        .http
-        .get(uaa.at("/.well-known/nothing-here"))
-        .send()
-        .await
-        .expect("GET");
-    let (status, body) = json(response).await;
+    let (status, body) = uaa.get("/.well-known/nothing-here", "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"], "not_found");
     uaa.stop().await;

@@ -99,25 +99,7 @@ impl Platform {
         username: &str,
         password: &str,
     ) -> Result<String, (StatusCode, Value)> {
-        let response = self
-            .http
-            .post(format!("{}/oauth/token", self.uaa))
-            .basic_auth("cf", Some(""))
-            .form(&[
-                ("grant_type", "password"),
-                ("username", username),
-                ("password", password),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let body: Value = response.json().await.unwrap();
-        if status != StatusCode::OK {
-            return Err((status, body));
-        }
-        assert_eq!(body["token_type"], "bearer");
-        Ok(body["access_token"].as_str().unwrap().to_owned())
+        password_grant(&self.http, &self.uaa, username, password).await
     }
 
     pub async fn admin_token(&self) -> String {
@@ -200,25 +182,7 @@ impl Platform {
         token: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(method, url)
-            .header("accept", "application/json");
-        if !token.is_empty() {
-            request = request.header("authorization", format!("bearer {token}"));
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, body)
+        send(&self.http, method, url, token, body).await
     }
 
     /// The guid of the first resource a v3 list returns for `path`, if any.
@@ -227,6 +191,62 @@ impl Platform {
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
         body["resources"][0]["guid"].as_str().map(str::to_owned)
     }
+}
+
+/// `cf auth USER PASSWORD` against the UAA at `uaa`: the password grant with the public `cf`
+/// client. The error carries the UAA's status and body.
+pub async fn password_grant(
+    http: &reqwest::Client,
+    uaa: &str,
+    username: &str,
+    password: &str,
+) -> Result<String, (StatusCode, Value)> {
+    let response = http
+        .post(format!("{uaa}/oauth/token"))
+        .basic_auth("cf", Some(""))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    if status != StatusCode::OK {
+        return Err((status, body));
+    }
+    assert_eq!(body["token_type"], "bearer");
+    Ok(body["access_token"].as_str().unwrap().to_owned())
+}
+
+/// One JSON request as the cf CLI sends it; an empty token sends no Authorization header.
+pub async fn send(
+    http: &reqwest::Client,
+    method: Method,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = http
+        .request(method, url)
+        .header("accept", "application/json");
+    if !token.is_empty() {
+        request = request.header("authorization", format!("bearer {token}"));
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
 }
 
 /// The names in a v3 list response.

@@ -106,15 +106,13 @@ impl TestUaa {
         body["access_token"].as_str().expect("token").to_owned()
     }
 
+    /// GET with a bearer token; an empty token sends no Authorization header.
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .get(self.at(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("GET");
-        json(response).await
+        let mut request = self.http.get(self.at(path));
+        if !token.is_empty() {
+            request = request.bearer_auth(token);
+        }
+        json(request.send().await.expect("GET")).await
     }
 
     pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
