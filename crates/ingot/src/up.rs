@@ -216,7 +216,7 @@ impl Ingot {
             _ => None,
         };
         let router_url = match routed_bbs {
-            Some(bbs) => Some(start_router(&config, bbs, &mut group, shutdown.clone()).await?),
+            Some(bbs) => Some(diego.start_router(&config, bbs).await?),
             None => None,
         };
 
@@ -335,29 +335,6 @@ fn print_banner(ingot: &Ingot, data_dir: &std::path::Path) {
     println!();
 }
 
-/// The HTTP router, and the route emitter that keeps its table in step with the BBS.
-async fn start_router(
-    config: &Config,
-    bbs: Arc<dyn BbsApi>,
-    group: &mut Group,
-    shutdown: Shutdown,
-) -> anyhow::Result<String> {
-    let listener = bind(config.router_addr, "router").await?;
-    let url = external_url(None, &listener)?;
-    let table = RouteTable::shared(LoadBalancing::RoundRobin);
-    let emitter = RouteEmitter::new(bbs, table.clone(), EmitterConfig::default());
-    let emitter_shutdown = shutdown.clone();
-    group.spawn("route_emitter", async move {
-        emitter.run(emitter_shutdown).await;
-        Ok(())
-    });
-    let router = Router::new(RouterConfig::default(), table);
-    group.spawn("router", async move {
-        router.serve(listener, shutdown).await.map_err(Into::into)
-    });
-    Ok(url)
-}
-
 /// What starting Diego's components needs.
 struct Diego<'a> {
     clock: Arc<dyn Clock>,
@@ -367,6 +344,29 @@ struct Diego<'a> {
 }
 
 impl Diego<'_> {
+    /// The HTTP router, and the route emitter that keeps its table in step with the BBS.
+    async fn start_router(
+        &mut self,
+        config: &Config,
+        bbs: Arc<dyn BbsApi>,
+    ) -> anyhow::Result<String> {
+        let listener = bind(config.router_addr, "router").await?;
+        let url = external_url(None, &listener)?;
+        let table = RouteTable::shared(LoadBalancing::RoundRobin);
+        let emitter = RouteEmitter::new(bbs, table.clone(), EmitterConfig::default());
+        let shutdown = self.shutdown.clone();
+        self.group.spawn("route_emitter", async move {
+            emitter.run(shutdown).await;
+            Ok(())
+        });
+        let router = Router::new(RouterConfig::default(), table);
+        let shutdown = self.shutdown.clone();
+        self.group.spawn("router", async move {
+            router.serve(listener, shutdown).await.map_err(Into::into)
+        });
+        Ok(url)
+    }
+
     /// The BBS (with its auctioneer and converger) on its own listener.
     async fn start_bbs(
         &mut self,
