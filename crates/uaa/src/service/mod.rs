@@ -176,17 +176,9 @@ impl Service {
                 .await?;
             return Ok(());
         };
-        let all_groups = self.store.list_groups().await?;
-        for name in &groups {
-            if admin.groups.iter().any(|g| &g.display == name) {
-                continue;
-            }
-            if let Some(group) = all_groups.iter().find(|g| &g.display_name == name) {
-                self.store
-                    .add_member(&group.id, &admin.id, self.clock.now())
-                    .await?;
-            }
-        }
+        self.store
+            .add_memberships_by_name(&admin.id, &groups, self.clock.now())
+            .await?;
         Ok(())
     }
 

@@ -154,13 +154,7 @@ impl Service {
         origin: &str,
         password: &str,
     ) -> Result<User> {
-        let found = self
-            .store
-            .find_users_by_username(username, Some(origin))
-            .await?
-            .into_iter()
-            .next();
-        let Some(user) = found else {
+        let Some((user, hash)) = self.store.find_login(username, origin).await? else {
             password::verify(password.to_owned(), self.dummy_hash.clone()).await?;
             return Err(Error::BadCredentials);
         };
@@ -169,7 +163,6 @@ impl Service {
         if self.lockout.is_locked(&failures, now) {
             return Err(Error::AccountLocked);
         }
-        let hash = self.store.password_hash(&user.id).await?;
         let ok = match hash {
             Some(hash) => password::verify(password.to_owned(), hash).await?,
             None => {
@@ -206,13 +199,11 @@ impl Service {
         if !is_refresh_jti(&claims.jti) {
             return Err(Error::InvalidToken("Invalid refresh token".into()));
         }
-        let record = match self.store.find_refresh_token(&claims.jti).await? {
-            Some(record) if !self.store.is_revoked(&claims.jti).await? => record,
-            _ => {
-                return Err(Error::InvalidToken(
-                    "The refresh token has been revoked".into(),
-                ));
-            }
+        // Not found covers revoked too: the lookup skips revoked token ids.
+        let Some(record) = self.store.find_refresh_token(&claims.jti).await? else {
+            return Err(Error::InvalidToken(
+                "The refresh token has been revoked".into(),
+            ));
         };
         if record.client_id != client.id {
             return Err(Error::InvalidToken(

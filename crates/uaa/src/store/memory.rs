@@ -84,6 +84,27 @@ impl State {
         })
     }
 
+    /// Adds the user to each named group they are not in yet; unknown names are skipped.
+    fn add_memberships_by_name(&mut self, user_id: &str, names: &[String], now: DateTime<Utc>) {
+        for name in names {
+            let Some(group_id) = self
+                .groups
+                .iter()
+                .find(|g| g.display_name == *name)
+                .map(|g| g.id.clone())
+            else {
+                continue;
+            };
+            if !self
+                .memberships
+                .iter()
+                .any(|(g, u, _)| *g == group_id && u == user_id)
+            {
+                self.memberships.push((group_id, user_id.to_owned(), now));
+            }
+        }
+    }
+
     fn touch_group(&mut self, id: &str, now: DateTime<Utc>) {
         if let Some(group) = self.groups.iter_mut().find(|g| g.id == id) {
             group.version += 1;
@@ -270,6 +291,23 @@ impl UaaStore for MemoryStore {
         })
     }
 
+    async fn add_memberships_by_name(
+        &self,
+        user_id: &str,
+        group_names: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.with(|s| {
+            if s.user(user_id).is_none() {
+                return Err(StoreError::NotFound(format!(
+                    "User {user_id} does not exist"
+                )));
+            }
+            s.add_memberships_by_name(user_id, group_names, now);
+            Ok(())
+        })
+    }
+
     async fn create_user(&self, new: NewUser) -> StoreResult<User> {
         self.with(|s| {
             if s.name_taken(&new.fields, None) {
@@ -300,12 +338,7 @@ impl UaaStore for MemoryStore {
                 user,
                 password_hash: new.password_hash,
             });
-            for name in &new.groups {
-                let group = s.groups.iter().find(|g| g.display_name == *name);
-                if let Some(group_id) = group.map(|g| g.id.clone()) {
-                    s.memberships.push((group_id, new.id.clone(), new.now));
-                }
-            }
+            s.add_memberships_by_name(&new.id, &new.groups, new.now);
             s.user(&new.id)
                 .ok_or_else(|| StoreError::Other("user vanished".into()))
         })
@@ -328,6 +361,20 @@ impl UaaStore for MemoryStore {
                 .filter(|row| origin.is_none_or(|o| row.user.origin == o))
                 .map(|row| s.with_groups(row.user.clone()))
                 .collect())
+        })
+    }
+
+    async fn find_login(
+        &self,
+        username: &str,
+        origin: &str,
+    ) -> StoreResult<Option<(User, Option<String>)>> {
+        let key = username_key(username);
+        self.with(|s| {
+            Ok(s.users
+                .iter()
+                .find(|row| username_key(&row.user.username) == key && row.user.origin == origin)
+                .map(|row| (s.with_groups(row.user.clone()), row.password_hash.clone())))
         })
     }
 
@@ -471,7 +518,12 @@ impl UaaStore for MemoryStore {
     }
 
     async fn find_refresh_token(&self, jti: &str) -> StoreResult<Option<RefreshTokenRecord>> {
-        self.with(|s| Ok(s.refresh_tokens.get(jti).cloned()))
+        self.with(|s| {
+            Ok(s.refresh_tokens
+                .get(jti)
+                .filter(|_| !s.revoked.contains_key(jti))
+                .cloned())
+        })
     }
 
     async fn revoke_token(

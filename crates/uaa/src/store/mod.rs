@@ -24,6 +24,7 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Opens and migrates the UAA database and returns the store for its dialect.
 pub(crate) async fn open(url: &DatabaseUrl) -> Result<Arc<dyn UaaStore>, Error> {
+    // Refused before connecting, so a PostgreSQL URL never opens a pool or runs migrations.
     if let DatabaseUrl::Postgres(_) = url {
         return Err(Error::Unsupported(
             "a PostgreSQL UAA database is not yet supported; use a sqlite:// URL".into(),
@@ -31,12 +32,7 @@ pub(crate) async fn open(url: &DatabaseUrl) -> Result<Arc<dyn UaaStore>, Error> 
     }
     match Database::open(url, &SQLITE_MIGRATIONS, &POSTGRES_MIGRATIONS).await? {
         Database::Sqlite(pool) => Ok(Arc::new(sqlite::SqliteStore::new(pool))),
-        Database::Postgres(pool) => {
-            pool.close().await;
-            Err(Error::Unsupported(
-                "a PostgreSQL UAA database is not yet supported".into(),
-            ))
-        }
+        Database::Postgres(_) => unreachable!("PostgreSQL URLs are refused above"),
     }
 }
 
@@ -166,6 +162,15 @@ pub(crate) trait UaaStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<Group>;
 
+    /// Adds the user to each named group they are not in yet; unknown names are skipped.
+    /// Idempotent. Errors: NotFound (user).
+    async fn add_memberships_by_name(
+        &self,
+        user_id: &str,
+        group_names: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
     // --- users ---
 
     /// Creates the user and their memberships in one transaction. Errors: Conflict.
@@ -177,6 +182,13 @@ pub(crate) trait UaaStore: Send + Sync + 'static {
         username: &str,
         origin: Option<&str>,
     ) -> StoreResult<Vec<User>>;
+    /// The oldest user with this name (ignoring case) in `origin`, with their password hash:
+    /// what a password login needs, in one lookup.
+    async fn find_login(
+        &self,
+        username: &str,
+        origin: &str,
+    ) -> StoreResult<Option<(User, Option<String>)>>;
     async fn find_users_by_ids(&self, ids: &[String]) -> StoreResult<Vec<User>>;
     /// Every user, oldest first.
     async fn list_users(&self) -> StoreResult<Vec<User>>;
@@ -212,6 +224,7 @@ pub(crate) trait UaaStore: Send + Sync + 'static {
     // --- tokens ---
 
     async fn add_refresh_token(&self, token: &RefreshTokenRecord) -> StoreResult<()>;
+    /// The refresh token, unless it is unknown or revoked.
     async fn find_refresh_token(&self, jti: &str) -> StoreResult<Option<RefreshTokenRecord>>;
     /// Marks a token id revoked (and drops it if it is a refresh token).
     async fn revoke_token(

@@ -164,7 +164,27 @@ fn group_from_row(row: &SqliteRow) -> Result<Group, sqlx::Error> {
     })
 }
 
+/// Fills in the members of `groups`, reading only their memberships.
 async fn attach_members(conn: &mut SqliteConnection, groups: &mut [Group]) -> StoreResult<()> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT m.group_id, m.user_id, u.origin FROM group_memberships m \
+         JOIN users u ON u.id = m.user_id WHERE m.group_id IN (",
+    );
+    let mut ids = query.separated(", ");
+    for group in groups.iter() {
+        ids.push_bind(group.id.clone());
+    }
+    query.push(") ORDER BY m.added_at, m.user_id");
+    let rows = query.build().fetch_all(&mut *conn).await.map_err(other)?;
+    fill_members(rows, groups)
+}
+
+/// Fills in the members of every group: one query for every membership, rather than an IN
+/// list of every group.
+async fn attach_all_members(conn: &mut SqliteConnection, groups: &mut [Group]) -> StoreResult<()> {
     let rows = sqlx::query(
         "SELECT m.group_id, m.user_id, u.origin FROM group_memberships m \
          JOIN users u ON u.id = m.user_id ORDER BY m.added_at, m.user_id",
@@ -172,6 +192,10 @@ async fn attach_members(conn: &mut SqliteConnection, groups: &mut [Group]) -> St
     .fetch_all(&mut *conn)
     .await
     .map_err(other)?;
+    fill_members(rows, groups)
+}
+
+fn fill_members(rows: Vec<SqliteRow>, groups: &mut [Group]) -> StoreResult<()> {
     let mut by_group: HashMap<String, Vec<Member>> = HashMap::new();
     for row in rows {
         let group_id: String = row.try_get(0).map_err(other)?;
@@ -183,6 +207,33 @@ async fn attach_members(conn: &mut SqliteConnection, groups: &mut [Group]) -> St
     for group in groups.iter_mut() {
         group.members = by_group.remove(&group.id).unwrap_or_default();
     }
+    Ok(())
+}
+
+/// Adds the user to each named group they are not in yet; unknown names are skipped.
+async fn insert_memberships_by_name(
+    conn: &mut SqliteConnection,
+    user_id: &str,
+    group_names: &[String],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    if group_names.is_empty() {
+        return Ok(());
+    }
+    let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "INSERT INTO group_memberships (group_id, user_id, added_at) SELECT id, ",
+    );
+    query
+        .push_bind(user_id.to_owned())
+        .push(", ")
+        .push_bind(now)
+        .push(" FROM groups WHERE display_name IN (");
+    let mut names = query.separated(", ");
+    for name in group_names {
+        names.push_bind(name.clone());
+    }
+    query.push(") ON CONFLICT (group_id, user_id) DO NOTHING");
+    query.build().execute(&mut *conn).await.map_err(other)?;
     Ok(())
 }
 
@@ -342,7 +393,7 @@ impl UaaStore for SqliteStore {
             .map(group_from_row)
             .collect::<Result<Vec<_>, _>>()
             .map_err(other)?;
-        attach_members(&mut conn, &mut groups).await?;
+        attach_all_members(&mut conn, &mut groups).await?;
         Ok(groups)
     }
 
@@ -413,6 +464,27 @@ impl UaaStore for SqliteStore {
         Ok(group)
     }
 
+    async fn add_memberships_by_name(
+        &self,
+        user_id: &str,
+        group_names: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        let exists = sqlx::query("SELECT 1 FROM users WHERE id = ?")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(other)?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "User {user_id} does not exist"
+            )));
+        }
+        insert_memberships_by_name(&mut tx, user_id, group_names, now).await?;
+        tx.commit().await.map_err(other)
+    }
+
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
         let fields = &user.fields;
         let mut tx = self.write_tx().await?;
@@ -443,19 +515,7 @@ impl UaaStore for SqliteStore {
                 other(e)
             }
         })?;
-        for name in &user.groups {
-            sqlx::query(
-                "INSERT INTO group_memberships (group_id, user_id, added_at) \
-                 SELECT id, ?, ? FROM groups WHERE display_name = ? \
-                 ON CONFLICT (group_id, user_id) DO NOTHING",
-            )
-            .bind(&user.id)
-            .bind(user.now)
-            .bind(name)
-            .execute(&mut *tx)
-            .await
-            .map_err(other)?;
-        }
+        insert_memberships_by_name(&mut tx, &user.id, &user.groups, user.now).await?;
         let created = user_by_id(&mut tx, &user.id)
             .await?
             .ok_or_else(|| StoreError::Other("user vanished after insert".into()))?;
@@ -483,6 +543,28 @@ impl UaaStore for SqliteStore {
         }
         query.push(" ORDER BY created_at, id");
         users_where(&mut conn, query).await
+    }
+
+    async fn find_login(
+        &self,
+        username: &str,
+        origin: &str,
+    ) -> StoreResult<Option<(User, Option<String>)>> {
+        let mut conn = self.pool.acquire().await.map_err(other)?;
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, password_hash FROM users \
+             WHERE username_key = ? AND origin = ? ORDER BY created_at, id LIMIT 1"
+        ))
+        .bind(username_key(username))
+        .bind(origin)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(other)?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: Option<String> = row.try_get("password_hash").map_err(other)?;
+        let mut users = vec![user_from_row(&row).map_err(other)?];
+        attach_groups(&mut conn, &mut users).await?;
+        Ok(users.pop().map(|user| (user, hash)))
     }
 
     async fn find_users_by_ids(&self, ids: &[String]) -> StoreResult<Vec<User>> {
@@ -713,8 +795,9 @@ impl UaaStore for SqliteStore {
 
     async fn find_refresh_token(&self, jti: &str) -> StoreResult<Option<RefreshTokenRecord>> {
         let row = sqlx::query(
-            "SELECT jti, user_id, client_id, expires_at, created_at FROM refresh_tokens \
-             WHERE jti = ?",
+            "SELECT jti, user_id, client_id, expires_at, created_at FROM refresh_tokens t \
+             WHERE t.jti = ? \
+             AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = t.jti)",
         )
         .bind(jti)
         .fetch_optional(&self.pool)

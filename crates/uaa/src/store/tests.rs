@@ -72,6 +72,7 @@ conformance!(
     refresh_tokens_revocation_and_password_changes,
     authorization_codes_work_once_and_expire,
     groups_members_and_deleting_users,
+    memberships_by_name_are_idempotent,
 );
 
 async fn with_groups(store: &dyn UaaStore) {
@@ -134,6 +135,20 @@ async fn users_are_unique_per_origin_ignoring_case_and_conflicts_write_nothing(
             .await
             .expect("find")
             .is_empty()
+    );
+    let (login, hash) = store
+        .find_login("BOB", "uaa")
+        .await
+        .expect("login")
+        .expect("found");
+    assert_eq!(login, bob);
+    assert_eq!(hash.as_deref(), Some("hash"));
+    assert!(
+        store
+            .find_login("bob", "ldap")
+            .await
+            .expect("login")
+            .is_none()
     );
     let by_ids = store
         .find_users_by_ids(&["u1".into(), "nope".into()])
@@ -238,6 +253,15 @@ async fn refresh_tokens_revocation_and_password_changes(store: &dyn UaaStore) {
             .is_none()
     );
     assert!(!store.is_revoked("b-r").await.expect("revoked"));
+    // A revoked id is never found, even if a refresh token row carries it.
+    store.add_refresh_token(&token("a-r")).await.expect("add");
+    assert!(
+        store
+            .find_refresh_token("a-r")
+            .await
+            .expect("find")
+            .is_none()
+    );
 
     store
         .set_password("u1", "new-hash", t(20))
@@ -344,6 +368,63 @@ async fn groups_members_and_deleting_users(store: &dyn UaaStore) {
     assert!(group.members.is_empty());
     assert!(matches!(
         store.delete_user("u1").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn memberships_by_name_are_idempotent(store: &dyn UaaStore) {
+    with_groups(store).await;
+    store
+        .create_group("g9", "app.deployers", None, t(1))
+        .await
+        .expect("create group");
+    let bob = store
+        .create_user(NewUser {
+            id: "u1".into(),
+            fields: fields("bob"),
+            password_hash: None,
+            groups: vec!["openid".into(), "openid".into()],
+            now: t(0),
+        })
+        .await
+        .expect("create");
+    assert_eq!(bob.group_names(), vec!["openid"]);
+
+    let names = ["openid", "app.deployers", "missing", "app.deployers"].map(String::from);
+    store
+        .add_memberships_by_name("u1", &names, t(2))
+        .await
+        .expect("add");
+    store
+        .add_memberships_by_name("u1", &names, t(3))
+        .await
+        .expect("add again");
+    let bob = store.find_user("u1").await.expect("find").expect("user");
+    assert_eq!(bob.group_names(), vec!["app.deployers", "openid"]);
+    let group = store.find_group("g9").await.expect("find").expect("group");
+    assert_eq!(group.members.len(), 1);
+    assert_eq!(group.members[0].user_id, "u1");
+    let groups = store.list_groups().await.expect("groups");
+    let mut counts: Vec<(&str, usize)> = groups
+        .iter()
+        .map(|g| (g.display_name.as_str(), g.members.len()))
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        vec![
+            ("app.deployers", 1),
+            ("cloud_controller.read", 0),
+            ("openid", 1)
+        ]
+    );
+
+    store
+        .add_memberships_by_name("u1", &[], t(4))
+        .await
+        .expect("nothing to add");
+    assert!(matches!(
+        store.add_memberships_by_name("nope", &names, t(4)).await,
         Err(StoreError::NotFound(_))
     ));
 }
