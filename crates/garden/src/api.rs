@@ -54,7 +54,17 @@ pub trait Garden: Send + Sync {
     /// Info for many containers at once; an unknown handle gets `ContainerNotFound` in its slot.
     ///
     /// Errors: only transport errors of remote clients fail the whole call.
-    async fn bulk_info(&self, handles: &[String]) -> Result<BulkResults<ContainerInfo>, Error>;
+    async fn bulk_info(&self, handles: &[String]) -> Result<BulkResults<ContainerInfo>, Error> {
+        let mut results = BTreeMap::new();
+        for handle in handles {
+            let info = match self.lookup(handle).await {
+                Ok(container) => container.info().await,
+                Err(e) => Err(e),
+            };
+            results.insert(handle.clone(), info);
+        }
+        Ok(results)
+    }
 
     /// Metrics for many containers at once; an unknown handle gets `ContainerNotFound` in its
     /// slot.
@@ -63,7 +73,17 @@ pub trait Garden: Send + Sync {
     async fn bulk_metrics(
         &self,
         handles: &[String],
-    ) -> Result<BulkResults<ContainerMetrics>, Error>;
+    ) -> Result<BulkResults<ContainerMetrics>, Error> {
+        let mut results = BTreeMap::new();
+        for handle in handles {
+            let metrics = match self.lookup(handle).await {
+                Ok(container) => container.metrics().await,
+                Err(e) => Err(e),
+            };
+            results.insert(handle.clone(), metrics);
+        }
+        Ok(results)
+    }
 }
 
 /// One container. Every method of a destroyed container returns `ContainerNotFound`.

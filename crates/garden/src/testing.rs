@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 
-use crate::api::{BulkResults, Container, Garden, Process};
+use crate::api::{Container, Garden, Process};
 use crate::error::Error;
 use crate::io::{ProcessIo, TarStream};
 use crate::model::{
@@ -207,13 +207,17 @@ impl Garden for FakeGarden {
         if containers.contains_key(&handle) {
             return Err(Error::AlreadyExists { handle });
         }
+        let mut mapped_ports = Vec::new();
+        for port in &spec.net_in {
+            map_port(&mut mapped_ports, port.host_port, port.container_port);
+        }
         let container = Arc::new(FakeContainer {
             handle: handle.clone(),
             shared: self.shared.clone(),
             state: Mutex::new(FakeState {
                 state: ContainerState::Active,
                 properties: spec.properties.clone(),
-                mapped_ports: Vec::new(),
+                mapped_ports,
                 grace_time: spec.grace_time.unwrap_or(DEFAULT_GRACE_TIME),
                 files: BTreeMap::new(),
             }),
@@ -265,35 +269,21 @@ impl Garden for FakeGarden {
         self.shared.injected("lookup")?;
         Ok(self.find(handle)?)
     }
+}
 
-    async fn bulk_info(&self, handles: &[String]) -> Result<BulkResults<ContainerInfo>, Error> {
-        self.shared.injected("bulk_info")?;
-        let mut results = BTreeMap::new();
-        for handle in handles {
-            let info = match self.find(handle) {
-                Ok(c) => c.info().await,
-                Err(e) => Err(e),
-            };
-            results.insert(handle.clone(), info);
-        }
-        Ok(results)
-    }
-
-    async fn bulk_metrics(
-        &self,
-        handles: &[String],
-    ) -> Result<BulkResults<ContainerMetrics>, Error> {
-        self.shared.injected("bulk_metrics")?;
-        let mut results = BTreeMap::new();
-        for handle in handles {
-            let metrics = match self.find(handle) {
-                Ok(c) => c.metrics().await,
-                Err(e) => Err(e),
-            };
-            results.insert(handle.clone(), metrics);
-        }
-        Ok(results)
-    }
+/// Records a port mapping; host port 0 picks the next port from 61000.
+fn map_port(mapped: &mut Vec<PortMapping>, host_port: u16, container_port: u16) -> PortMapping {
+    let host_port = if host_port == 0 {
+        61000 + mapped.len() as u16
+    } else {
+        host_port
+    };
+    let mapping = PortMapping {
+        host_port,
+        container_port,
+    };
+    mapped.push(mapping);
+    mapping
 }
 
 struct FakeState {
@@ -460,17 +450,7 @@ impl Container for FakeContainer {
         self.ensure_present()?;
         self.shared.injected("net_in")?;
         let mut state = self.state.lock().expect("poisoned");
-        let host_port = if host_port == 0 {
-            61000 + state.mapped_ports.len() as u16
-        } else {
-            host_port
-        };
-        let mapping = PortMapping {
-            host_port,
-            container_port,
-        };
-        state.mapped_ports.push(mapping);
-        Ok(mapping)
+        Ok(map_port(&mut state.mapped_ports, host_port, container_port))
     }
 
     async fn stream_in(&self, path: &str, mut tar: TarStream) -> Result<(), Error> {
@@ -698,5 +678,40 @@ mod tests {
             garden.containers(&Properties::new()).await.unwrap().len(),
             2
         );
+    }
+
+    #[tokio::test]
+    async fn spec_net_in_maps_ports_like_net_in() {
+        let garden = FakeGarden::new();
+        let spec = ContainerSpec {
+            net_in: vec![
+                PortMapping {
+                    host_port: 0,
+                    container_port: 8080,
+                },
+                PortMapping {
+                    host_port: 7000,
+                    container_port: 2222,
+                },
+            ],
+            ..ContainerSpec::default()
+        };
+        let container = garden.create(spec).await.unwrap();
+        let next = container.net_in(0, 9090).await.unwrap();
+        assert_eq!(
+            container.info().await.unwrap().mapped_ports,
+            vec![
+                PortMapping {
+                    host_port: 61000,
+                    container_port: 8080,
+                },
+                PortMapping {
+                    host_port: 7000,
+                    container_port: 2222,
+                },
+                next,
+            ]
+        );
+        assert_eq!(next.host_port, 61002);
     }
 }

@@ -5,34 +5,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// What the cell offers to the auction in total.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CellCapacity {
-    pub memory_mb: u64,
-    pub disk_mb: u64,
-    pub containers: u32,
-}
+pub use ingot_bbs::CellCapacity;
 
-impl CellCapacity {
-    /// Everything a Garden host says it holds, in the units the auction uses.
-    pub fn from_garden(capacity: ingot_garden::Capacity) -> Self {
-        Self {
-            memory_mb: capacity.memory_bytes / (1024 * 1024),
-            disk_mb: capacity.disk_bytes / (1024 * 1024),
-            containers: u32::try_from(capacity.max_containers).unwrap_or(u32::MAX),
-        }
-    }
-}
-
-impl Default for CellCapacity {
-    fn default() -> Self {
-        Self {
-            memory_mb: 8 * 1024,
-            disk_mb: 64 * 1024,
-            containers: 250,
-        }
-    }
-}
+/// What a cell offers to the auction when its configuration names nothing else.
+const DEFAULT_CAPACITY: CellCapacity = CellCapacity {
+    memory_mb: 8 * 1024,
+    disk_mb: 64 * 1024,
+    containers: 250,
+};
 
 /// How the monitor step paces its health checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,7 +81,7 @@ impl CellConfig {
             rootfs_schemes: Vec::new(),
             placement_tags: Vec::new(),
             optional_placement_tags: Vec::new(),
-            capacity: CellCapacity::default(),
+            capacity: DEFAULT_CAPACITY,
             rep_url: String::new(),
             sync_interval: Duration::from_secs(30),
             heartbeat_interval: Duration::from_secs(5),
@@ -138,22 +118,5 @@ mod tests {
         assert_eq!(config.health.healthy_interval, Duration::from_secs(30));
         assert_eq!(config.health.default_start_timeout, Duration::from_secs(60));
         assert_eq!(config.rep_address(), "local://cell-1");
-    }
-
-    #[test]
-    fn capacity_from_garden() {
-        let capacity = CellCapacity::from_garden(ingot_garden::Capacity {
-            memory_bytes: 4 << 30,
-            disk_bytes: 10 << 30,
-            max_containers: 256,
-        });
-        assert_eq!(
-            capacity,
-            CellCapacity {
-                memory_mb: 4096,
-                disk_mb: 10240,
-                containers: 256,
-            }
-        );
     }
 }

@@ -82,7 +82,7 @@ pub fn action_step(action: &Action, ctx: &StepContext) -> BoxStep {
 
 /// The monitor of an LRP: its check definition if it has checks, else its monitor action
 /// run as a check, else a process-only check (healthy as soon as it runs).
-pub fn monitor_step(
+fn monitor_step(
     checks: Option<&CheckDefinition>,
     monitor: Option<&Action>,
     start_timeout: Duration,

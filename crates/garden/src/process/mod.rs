@@ -44,9 +44,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{BulkResults, Container, Garden};
+use crate::api::{Container, Garden};
 use crate::error::Error;
-use crate::model::{Capacity, ContainerInfo, ContainerMetrics, ContainerState};
+use crate::model::{Capacity, ContainerState};
 use crate::spec::{ContainerSpec, DEFAULT_GRACE_TIME, Properties};
 use container::ContainerRecord;
 use depot::{Layout, Meta};
@@ -310,32 +310,5 @@ impl Garden for ProcessGarden {
 
     async fn lookup(&self, handle: &str) -> Result<Arc<dyn Container>, Error> {
         Ok(self.find(handle)?)
-    }
-
-    async fn bulk_info(&self, handles: &[String]) -> Result<BulkResults<ContainerInfo>, Error> {
-        let mut results = BTreeMap::new();
-        for handle in handles {
-            let info = match self.find(handle) {
-                Ok(record) => record.info().await,
-                Err(e) => Err(e),
-            };
-            results.insert(handle.clone(), info);
-        }
-        Ok(results)
-    }
-
-    async fn bulk_metrics(
-        &self,
-        handles: &[String],
-    ) -> Result<BulkResults<ContainerMetrics>, Error> {
-        let mut results = BTreeMap::new();
-        for handle in handles {
-            let metrics = match self.find(handle) {
-                Ok(record) => record.metrics().await,
-                Err(e) => Err(e),
-            };
-            results.insert(handle.clone(), metrics);
-        }
-        Ok(results)
     }
 }

@@ -269,15 +269,10 @@ impl Executor {
         let created = async {
             let container = self.inner.garden.create(garden_spec).await?;
             let info = container.info().await?;
-            // A backend that ignored the spec's net_in list gets explicit calls.
-            let mut mapped = info.mapped_ports.clone();
-            for port in spec.ports.iter().skip(mapped.len()) {
-                mapped.push(container.net_in(0, *port).await?);
-            }
             let ports: Vec<PortBinding> = spec
                 .ports
                 .iter()
-                .zip(&mapped)
+                .zip(&info.mapped_ports)
                 .map(|(asked, mapped)| PortBinding {
                     container_port: *asked,
                     host_port: mapped.host_port,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ingot_bbs::{CellCapacity, CellPresence, RootfsProvider};
+use ingot_bbs::{CellPresence, RootfsProvider};
 
 use super::Core;
 use crate::error::Error;
@@ -18,11 +18,7 @@ impl Core {
             rep_address: c.rep_address(),
             rep_url: c.rep_url.clone(),
             zone: c.zone.clone(),
-            capacity: CellCapacity {
-                memory_mb: c.capacity.memory_mb,
-                disk_mb: c.capacity.disk_mb,
-                containers: c.capacity.containers,
-            },
+            capacity: c.capacity,
             rootfs_providers: providers,
             placement_tags: c.placement_tags.clone(),
             optional_placement_tags: c.optional_placement_tags.clone(),
