@@ -197,6 +197,36 @@ impl Default for EmitterConfig {
     }
 }
 
+/// The wait before resubscribing: starts at `min`, doubles on every failed attempt up to
+/// `max`, and goes back to `min` once a subscription has synced.
+#[derive(Debug, Clone)]
+struct Backoff {
+    min: Duration,
+    max: Duration,
+    current: Duration,
+}
+
+impl Backoff {
+    fn new(min: Duration, max: Duration) -> Self {
+        Self {
+            min,
+            max,
+            current: min,
+        }
+    }
+
+    /// The wait before the next attempt; the one after it is twice as long (up to `max`).
+    fn next_delay(&mut self) -> Duration {
+        let delay = self.current;
+        self.current = (self.current * 2).min(self.max);
+        delay
+    }
+
+    fn reset(&mut self) {
+        self.current = self.min;
+    }
+}
+
 /// Keeps a route table equal to the BBS's registrations.
 pub struct RouteEmitter {
     bbs: Arc<dyn BbsApi>,
@@ -212,15 +242,21 @@ impl RouteEmitter {
     /// Reads every LRP from the BBS and replaces the table with their registrations.
     /// Errors: `Bbs` (the BBS is unavailable).
     pub async fn sync(&self) -> Result<EmitterCache, Error> {
+        self.full_sync().await.map(|(cache, _)| cache)
+    }
+
+    /// [`sync`](Self::sync), also returning the registrations it published. Always publishes,
+    /// even when nothing changed, so endpoints the proxy pruned come back while they run.
+    async fn full_sync(&self) -> Result<(EmitterCache, Registrations), Error> {
         let desired = self.bbs.desired_lrps(DesiredLrpFilter::default()).await?;
         let actual = self.bbs.actual_lrps(ActualLrpFilter::default()).await?;
         let cache = EmitterCache::new(desired, actual);
-        self.publish(&cache);
-        Ok(cache)
+        let regs = cache.registrations();
+        self.publish(&regs);
+        Ok((cache, regs))
     }
 
-    fn publish(&self, cache: &EmitterCache) {
-        let regs = cache.registrations();
+    fn publish(&self, regs: &Registrations) {
         self.table
             .lock()
             .expect("route table lock")
@@ -230,39 +266,46 @@ impl RouteEmitter {
     /// Runs until `shutdown`: subscribe, full sync, then events plus periodic syncs; when the
     /// stream drops, back off and start over.
     pub async fn run(self, shutdown: Shutdown) {
-        let mut backoff = self.config.resubscribe_min;
+        let mut backoff = Backoff::new(self.config.resubscribe_min, self.config.resubscribe_max);
         loop {
-            match self.subscription(&shutdown).await {
+            match self.subscription(&shutdown, &mut backoff).await {
                 Ok(()) => return,
                 Err(e) => tracing::warn!(error = %e, "route emitter: resubscribing"),
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(backoff) => {}
+                () = tokio::time::sleep(backoff.next_delay()) => {}
             }
-            backoff = (backoff * 2).min(self.config.resubscribe_max);
         }
     }
 
-    /// One subscription. `Ok` only on shutdown.
-    async fn subscription(&self, shutdown: &Shutdown) -> Result<(), Error> {
+    /// One subscription. `Ok` only on shutdown. Once it has completed its first full sync it
+    /// is healthy, so `backoff` starts again from the minimum.
+    async fn subscription(&self, shutdown: &Shutdown, backoff: &mut Backoff) -> Result<(), Error> {
         // Subscribe before the sync so no event between the two is lost.
         let mut events = self.bbs.subscribe().await?;
-        let mut cache = self.sync().await?;
+        let (mut cache, mut published) = self.full_sync().await?;
+        backoff.reset();
         let start = tokio::time::Instant::now() + self.config.sync_interval;
         let mut ticker = tokio::time::interval_at(start, self.config.sync_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
-                _ = ticker.tick() => match self.sync().await {
-                    Ok(fresh) => cache = fresh,
+                _ = ticker.tick() => match self.full_sync().await {
+                    Ok(fresh) => (cache, published) = fresh,
                     Err(e) => tracing::warn!(error = %e, "route emitter: sync failed"),
                 },
                 event = events.next() => match event {
                     Some(Ok(event)) => {
+                        // Most LRP events (claims, evacuations, other processes' changes) leave
+                        // the registrations as they were: rebuild the table only when not.
                         if cache.apply(event) {
-                            self.publish(&cache);
+                            let regs = cache.registrations();
+                            if regs != published {
+                                self.publish(&regs);
+                                published = regs;
+                            }
                         }
                     }
                     Some(Err(e)) => return Err(e.into()),
@@ -448,6 +491,21 @@ mod tests {
                 process_guid: "p".into(),
             }
         );
+    }
+
+    #[test]
+    fn backoff_doubles_to_the_max_and_resets_after_a_sync() {
+        let ms = Duration::from_millis;
+        let mut backoff = Backoff::new(ms(100), ms(1000));
+        let waits: Vec<Duration> = (0..6).map(|_| backoff.next_delay()).collect();
+        assert_eq!(
+            waits,
+            [ms(100), ms(200), ms(400), ms(800), ms(1000), ms(1000)]
+        );
+        // A subscription completed its first full sync: the next drop waits the minimum again.
+        backoff.reset();
+        assert_eq!(backoff.next_delay(), ms(100));
+        assert_eq!(backoff.next_delay(), ms(200));
     }
 
     #[test]

@@ -27,6 +27,7 @@ use crate::access_log::{AccessLogRecord, AccessLogSink, TracingAccessLog};
 use crate::endpoint::{Endpoint, InFlight};
 use crate::error::Error;
 use crate::headers::{self, X_CF_ROUTER_ERROR, X_VCAP_REQUEST_ID};
+use crate::route::{RouteKey, normalize_host};
 use crate::sticky;
 use crate::table::{Lookup, SharedRouteTable};
 
@@ -258,15 +259,18 @@ impl Inner {
             Some(body)
         };
         let mut failed: Vec<String> = Vec::new();
+        // Worked out by the first attempt; retries reuse it.
+        let mut route: Option<RouteKey> = None;
 
         for _ in 0..self.config.max_attempts.max(1) {
-            let lookup = self.table.lock().expect("route table lock").select(
-                &host,
-                &path,
-                sticky.as_deref(),
-                &failed,
-            );
-            let (endpoint, in_flight) = match lookup {
+            let lookup = {
+                let mut table = self.table.lock().expect("route table lock");
+                match route.take() {
+                    Some(known) => table.select_route(known, sticky.as_deref(), &failed),
+                    None => table.select(&host, &path, sticky.as_deref(), &failed),
+                }
+            };
+            let (found, endpoint, in_flight) = match lookup {
                 Lookup::UnknownRoute if failed.is_empty() => {
                     if parts.method == Method::GET && path == self.config.health_path {
                         return Ok(self.finish(
@@ -295,11 +299,12 @@ impl Inner {
                     return Ok(self.finish(record, started, resp, None));
                 }
                 Lookup::Found {
+                    route,
                     endpoint,
                     in_flight,
-                    ..
-                } => (endpoint, in_flight),
+                } => (route, endpoint, in_flight),
             };
+            let found = &*route.insert(found);
             record.endpoint = Some(endpoint.addr());
             record.process_guid = Some(endpoint.process_guid.clone());
             record.app_index = Some(endpoint.index);
@@ -329,7 +334,7 @@ impl Inner {
                 }
                 Ok(Err(e)) if e.is_connect() => {
                     tracing::warn!(endpoint = %endpoint, error = %e, "router: endpoint unreachable; pruning it");
-                    self.prune(&host, &path, &endpoint);
+                    self.prune(found, &endpoint);
                     failed.push(endpoint.addr());
                     if had_body {
                         break;
@@ -385,11 +390,11 @@ impl Inner {
 
     /// Removes an endpoint that refused a connection; the emitter re-registers it if it is
     /// still running at its next sync.
-    fn prune(&self, host: &str, path: &str, endpoint: &Endpoint) {
-        let mut table = self.table.lock().expect("route table lock");
-        if let Some(route) = table.route_for(host, path) {
-            table.unregister(&route, &endpoint.addr());
-        }
+    fn prune(&self, route: &RouteKey, endpoint: &Endpoint) {
+        self.table
+            .lock()
+            .expect("route table lock")
+            .unregister(route, &endpoint.addr());
     }
 
     /// Adds the request id and wraps the body so the access-log record is written when the
@@ -441,9 +446,8 @@ fn request_host(req: &Request<Incoming>) -> String {
     req.headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| req.uri().authority().map(|a| a.to_string()))
-        .map(|h| crate::route::normalize_host(&h))
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .map(normalize_host)
         .unwrap_or_default()
 }
 

@@ -1,5 +1,6 @@
 //! A route: a host plus an optional context path, e.g. `app.example.com/some/path`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Where requests are sent by host and path. Hosts are lowercase without a port; the context
@@ -29,12 +30,6 @@ impl RouteKey {
             path: normalize_path(path),
         }
     }
-
-    /// True when `request_path` lies under this route's context path, segment by segment:
-    /// `/foo` matches `/foo` and `/foo/bar`, never `/foobar`.
-    pub fn matches_path(&self, request_path: &str) -> bool {
-        path_matches(&self.path, request_path)
-    }
 }
 
 impl fmt::Display for RouteKey {
@@ -43,6 +38,8 @@ impl fmt::Display for RouteKey {
     }
 }
 
+/// True when `request_path` lies under the context path `route_path`, segment by segment:
+/// `/foo` matches `/foo` and `/foo/bar`, never `/foobar`; an empty one matches every path.
 pub(crate) fn path_matches(route_path: &str, request_path: &str) -> bool {
     route_path.is_empty()
         || request_path == route_path
@@ -53,6 +50,11 @@ pub(crate) fn path_matches(route_path: &str, request_path: &str) -> bool {
 /// Lowercases and drops a port (`host:8080`, `[::1]:8080`) and a trailing dot, since clients
 /// send all of these for the same route.
 pub fn normalize_host(host: &str) -> String {
+    normalized_host(host).into_owned()
+}
+
+/// [`normalize_host`] without allocating when `host` is already normal (as the proxy's is).
+pub(crate) fn normalized_host(host: &str) -> Cow<'_, str> {
     let host = host.trim();
     let without_port = if let Some(rest) = host.strip_prefix('[') {
         match rest.find(']') {
@@ -65,7 +67,12 @@ pub fn normalize_host(host: &str) -> String {
             _ => host,
         }
     };
-    without_port.trim_end_matches('.').to_ascii_lowercase()
+    let host = without_port.trim_end_matches('.');
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    }
 }
 
 fn normalize_path(path: &str) -> String {

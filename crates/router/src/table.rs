@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::endpoint::{Endpoint, InFlight};
-use crate::route::{RouteKey, normalize_host, path_matches};
+use crate::route::{RouteKey, normalized_host, path_matches};
 
 /// The table as the router and the emitter share it.
 pub type SharedRouteTable = Arc<Mutex<RouteTable>>;
@@ -37,7 +37,19 @@ pub enum Lookup {
 #[derive(Debug, Clone)]
 struct Entry {
     endpoint: Arc<Endpoint>,
+    /// `endpoint.addr()`, worked out once: the endpoint's identity within its route.
+    addr: Box<str>,
     in_flight: Arc<AtomicUsize>,
+}
+
+impl Entry {
+    fn new(endpoint: Arc<Endpoint>) -> Self {
+        Self {
+            addr: endpoint.addr().into_boxed_str(),
+            endpoint,
+            in_flight: Arc::default(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -70,12 +82,9 @@ impl RouteTable {
     pub fn register(&mut self, route: &RouteKey, endpoint: Endpoint) {
         let pool = self.pool_mut(route);
         let addr = endpoint.addr();
-        match pool.entries.iter_mut().find(|e| e.endpoint.addr() == addr) {
+        match pool.entries.iter_mut().find(|e| *e.addr == *addr) {
             Some(entry) => entry.endpoint = Arc::new(endpoint),
-            None => pool.entries.push(Entry {
-                endpoint: Arc::new(endpoint),
-                in_flight: Arc::default(),
-            }),
+            None => pool.entries.push(Entry::new(Arc::new(endpoint))),
         }
     }
 
@@ -95,7 +104,7 @@ impl RouteTable {
             return false;
         };
         let before = pool.entries.len();
-        pool.entries.retain(|e| e.endpoint.addr() != addr);
+        pool.entries.retain(|e| *e.addr != *addr);
         pool.entries.len() != before
     }
 
@@ -128,10 +137,10 @@ impl RouteTable {
             };
             for endpoint in endpoints {
                 let kept = old.entries.iter().find(|e| *e.endpoint == *endpoint);
-                pool.entries.push(kept.cloned().unwrap_or_else(|| Entry {
-                    endpoint: Arc::new(endpoint.clone()),
-                    in_flight: Arc::default(),
-                }));
+                pool.entries.push(
+                    kept.cloned()
+                        .unwrap_or_else(|| Entry::new(Arc::new(endpoint.clone()))),
+                );
             }
             next.entry(route.host.clone())
                 .or_default()
@@ -167,15 +176,15 @@ impl RouteTable {
 
     /// The route for a request: its host (any case, any port) and the longest context path
     /// that holds the request path.
+    /// A host that is already normal (as the proxy's is) is looked up without allocating.
     pub fn route_for(&self, host: &str, path: &str) -> Option<RouteKey> {
-        let host = normalize_host(host);
-        let paths = self.hosts.get(&host)?;
+        let (host, paths) = self.hosts.get_key_value(normalized_host(host).as_ref())?;
         let best = paths
             .keys()
             .filter(|route_path| path_matches(route_path, path))
             .max_by_key(|route_path| route_path.len())?;
         Some(RouteKey {
-            host,
+            host: host.clone(),
             path: best.clone(),
         })
     }
@@ -192,11 +201,32 @@ impl RouteTable {
         let Some(route) = self.route_for(host, path) else {
             return Lookup::UnknownRoute;
         };
+        self.select_route(route, sticky, exclude)
+    }
+
+    /// [`select`](Self::select) for a route already worked out (a retry keeps the route of its
+    /// first attempt); `UnknownRoute` when the route has been removed since.
+    pub fn select_route(
+        &mut self,
+        route: RouteKey,
+        sticky: Option<&str>,
+        exclude: &[String],
+    ) -> Lookup {
         let balancing = self.balancing;
-        let pool = self.pool_mut(&route);
-        let candidates: Vec<usize> = (0..pool.entries.len())
-            .filter(|&i| !exclude.contains(&pool.entries[i].endpoint.addr()))
-            .collect();
+        let Some(pool) = self
+            .hosts
+            .get_mut(&route.host)
+            .and_then(|paths| paths.get_mut(&route.path))
+        else {
+            return Lookup::UnknownRoute;
+        };
+        let candidates: Vec<usize> = if exclude.is_empty() {
+            (0..pool.entries.len()).collect()
+        } else {
+            (0..pool.entries.len())
+                .filter(|&i| !exclude.iter().any(|a| **a == *pool.entries[i].addr))
+                .collect()
+        };
         if candidates.is_empty() {
             return Lookup::NoEndpoints(route);
         }
@@ -374,6 +404,33 @@ mod tests {
         t.remove_route(&route);
         assert!(matches!(
             t.select("a.com", "/", None, &[]),
+            Lookup::UnknownRoute
+        ));
+    }
+
+    #[test]
+    fn select_route_reuses_a_found_route() {
+        let mut t = RouteTable::default();
+        t.register(&RouteKey::parse("a.com/foo"), ep(1, "a"));
+        t.register(&RouteKey::parse("a.com/foo"), ep(2, "b"));
+        let Lookup::Found {
+            route, endpoint, ..
+        } = t.select("A.com:80", "/foo/x", None, &[])
+        else {
+            panic!("no endpoint")
+        };
+        assert_eq!(route, RouteKey::parse("a.com/foo"));
+        let failed = [endpoint.addr()];
+        let Lookup::Found {
+            endpoint: retry, ..
+        } = t.select_route(route.clone(), None, &failed)
+        else {
+            panic!("no endpoint")
+        };
+        assert_ne!(retry.addr(), endpoint.addr());
+        t.remove_route(&route);
+        assert!(matches!(
+            t.select_route(route, None, &[]),
             Lookup::UnknownRoute
         ));
     }
