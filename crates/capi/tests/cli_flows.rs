@@ -521,3 +521,58 @@ async fn users_are_created_on_first_use() {
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// Renaming onto a taken name is refused by the database's UNIQUE rules with the same texts
+/// as creating a duplicate; keeping one's own name is fine.
+#[tokio::test]
+async fn renames_onto_taken_names_are_refused() {
+    let cc = TestCc::start().await;
+    let org = cc.create_org("one").await;
+    cc.create_org("two").await;
+    let res = cc
+        .patch(
+            &format!("/v3/organizations/{org}"),
+            &cc.admin,
+            json!({"name": "two"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        error_of(&res.body),
+        (
+            10008,
+            "CF-UnprocessableEntity".into(),
+            "Organization 'two' already exists.".into()
+        )
+    );
+    let res = cc
+        .patch(
+            &format!("/v3/organizations/{org}"),
+            &cc.admin,
+            json!({"name": "one"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+
+    let space = cc.create_space(&org, "dev").await;
+    cc.create_space(&org, "prod").await;
+    let res = cc
+        .patch(
+            &format!("/v3/spaces/{space}"),
+            &cc.admin,
+            json!({"name": "prod"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (code, title, detail) = error_of(&res.body);
+    assert_eq!((code, title.as_str()), (10008, "CF-UnprocessableEntity"));
+    assert!(detail.contains("Name must be unique per organization"));
+    let res = cc
+        .patch(
+            &format!("/v3/spaces/{space}"),
+            &cc.admin,
+            json!({"name": "dev"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+}

@@ -67,14 +67,11 @@ async fn list_organization_quotas(
         .service
         .list_organization_quotas(&actor, &params)
         .await?;
-    let mut resources = Vec::new();
-    for quota in &page.items {
-        let orgs = state
-            .service
-            .quota_organization_guids(&actor, &quota.guid)
-            .await?;
-        resources.push(quota_json(&state, quota, &orgs));
-    }
+    let resources = page
+        .items
+        .iter()
+        .map(|q| quota_json(&state, &q.quota, &q.organization_guids))
+        .collect();
     Ok(Json(list_json(
         &state,
         "/v3/organization_quotas",
@@ -90,10 +87,6 @@ async fn get_organization_quota(
     Auth(actor): Auth,
     Path(guid): Path<String>,
 ) -> Result<Json<Value>, Error> {
-    let quota = state.service.organization_quota(&actor, &guid).await?;
-    let orgs = state
-        .service
-        .quota_organization_guids(&actor, &quota.guid)
-        .await?;
-    Ok(Json(quota_json(&state, &quota, &orgs)))
+    let q = state.service.organization_quota(&actor, &guid).await?;
+    Ok(Json(quota_json(&state, &q.quota, &q.organization_guids)))
 }

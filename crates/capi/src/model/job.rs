@@ -56,7 +56,8 @@ impl JobOperation {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Also the stored shape of a job error in the CCDB (`{"code","title","detail"}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JobError {
     pub code: i64,
     pub title: String,
@@ -93,5 +94,20 @@ mod tests {
         ] {
             assert_eq!(JobOperation::parse(op.as_str()), Some(op));
         }
+    }
+
+    #[test]
+    fn stored_job_error_shape() {
+        let stored = r#"[{"code":10001,"title":"CF-ServerError","detail":"boom"}]"#;
+        let errors: Vec<JobError> = serde_json::from_str(stored).unwrap();
+        assert_eq!(
+            errors,
+            vec![JobError {
+                code: 10001,
+                title: "CF-ServerError".into(),
+                detail: "boom".into(),
+            }]
+        );
+        assert_eq!(serde_json::to_string(&errors).unwrap(), stored);
     }
 }

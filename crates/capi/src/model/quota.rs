@@ -27,3 +27,25 @@ impl Listable for OrganizationQuota {
         self.updated_at
     }
 }
+
+/// A quota with the guids of the organizations using it that the caller can see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaWithOrganizations {
+    pub quota: OrganizationQuota,
+    pub organization_guids: Vec<String>,
+}
+
+impl Listable for QuotaWithOrganizations {
+    fn guid(&self) -> &str {
+        self.quota.guid()
+    }
+    fn name(&self) -> Option<&str> {
+        self.quota.name()
+    }
+    fn created_at(&self) -> DateTime<Utc> {
+        self.quota.created_at
+    }
+    fn updated_at(&self) -> DateTime<Utc> {
+        self.quota.updated_at
+    }
+}

@@ -26,6 +26,21 @@ impl UserView {
     }
 }
 
+impl Listable for User {
+    fn guid(&self) -> &str {
+        &self.guid
+    }
+    fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+    fn labels(&self) -> Option<&std::collections::BTreeMap<String, String>> {
+        Some(&self.metadata.labels)
+    }
+}
+
 impl Listable for UserView {
     fn guid(&self) -> &str {
         &self.user.guid

@@ -24,10 +24,8 @@ impl Service {
     pub async fn feature_flag(&self, actor: &Actor, name: &str) -> Result<FeatureFlag, Error> {
         self.require_read(actor)?;
         self.store
-            .feature_flags()
+            .feature_flag(name)
             .await?
-            .into_iter()
-            .find(|f| f.name == name)
             .ok_or(Error::NotFound("Feature flag"))
     }
 

@@ -252,13 +252,20 @@ impl Service {
         Ok((space, org))
     }
 
+    /// The distinct guids an "include" asks for, for the store's `*_by_guids` reads.
+    pub(crate) fn included_guids<'a>(guids: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+        guids
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
     pub(crate) async fn feature_enabled(&self, name: &str) -> Result<bool, Error> {
         Ok(self
             .store
-            .feature_flags()
+            .feature_flag(name)
             .await?
-            .into_iter()
-            .find(|f| f.name == name)
             .map(|f| f.enabled)
             .or_else(|| crate::model::feature_flag::default_enabled(name))
             .unwrap_or(false))

@@ -82,15 +82,7 @@ impl Service {
         if actor.perms.can_create_organization(flag) != Decision::Allow {
             return Err(Error::NotAuthorized);
         }
-        if self
-            .store
-            .organizations()
-            .await?
-            .iter()
-            .any(|o| o.name == new.name)
-        {
-            return Err(name_taken(&new.name));
-        }
+        // The UNIQUE constraint on the name guards this; the store's Conflict maps below.
         let now = self.now();
         let mut metadata = Metadata::default();
         metadata.apply(&new.metadata);
@@ -159,16 +151,6 @@ impl Service {
         }
         let mut after = before.clone();
         if let Some(name) = &patch.name {
-            if *name != before.name
-                && self
-                    .store
-                    .organizations()
-                    .await?
-                    .iter()
-                    .any(|o| o.name == *name)
-            {
-                return Err(name_taken(name));
-            }
             after.name = name.clone();
         }
         if let Some(s) = patch.suspended {
@@ -238,22 +220,7 @@ impl Service {
                 .decide(Action::ReadOrganizationRoles, target(&org)),
             "Organization",
         )?;
-        let guids: std::collections::HashSet<String> = self
-            .store
-            .roles()
-            .await?
-            .into_iter()
-            .filter(|r| r.organization_guid == org.guid)
-            .map(|r| r.user_guid)
-            .collect();
-        let users = self
-            .store
-            .users()
-            .await?
-            .into_iter()
-            .filter(|u| guids.contains(&u.guid))
-            .collect();
-        let views = self.user_views(users).await?;
-        Ok(params.select(self.filter_users(views, params)))
+        let users = self.store.users_with_role(&org.guid, None).await?;
+        self.user_page(users, params).await
     }
 }

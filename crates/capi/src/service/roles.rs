@@ -1,5 +1,3 @@
-use std::collections::BTreeSet;
-
 use serde_json::json;
 
 use super::{Actor, Service, require};
@@ -84,46 +82,27 @@ impl Service {
             .collect();
         let page = params.select(roles);
         let users = if params.includes("user") {
-            let wanted: BTreeSet<&str> = page.items.iter().map(|r| r.user_guid.as_str()).collect();
-            let users = self
-                .store
-                .users()
-                .await?
-                .into_iter()
-                .filter(|u| wanted.contains(u.guid.as_str()))
-                .collect();
+            let wanted = Self::included_guids(page.items.iter().map(|r| r.user_guid.as_str()));
+            let users = self.store.users_by_guids(&wanted).await?;
             self.user_views(users).await?
         } else {
             Vec::new()
         };
         let spaces = if params.includes("space") {
-            let wanted: BTreeSet<&str> = page
-                .items
-                .iter()
-                .filter_map(|r| r.space_guid.as_deref())
-                .collect();
-            self.store
-                .spaces()
-                .await?
-                .into_iter()
-                .filter(|s| wanted.contains(s.guid.as_str()))
-                .collect()
+            let wanted =
+                Self::included_guids(page.items.iter().filter_map(|r| r.space_guid.as_deref()));
+            self.store.spaces_by_guids(&wanted).await?
         } else {
             Vec::new()
         };
         let organizations = if params.includes("organization") {
-            let wanted: BTreeSet<&str> = page
-                .items
-                .iter()
-                .filter(|r| r.space_guid.is_none())
-                .map(|r| r.organization_guid.as_str())
-                .collect();
-            self.store
-                .organizations()
-                .await?
-                .into_iter()
-                .filter(|o| wanted.contains(o.guid.as_str()))
-                .collect()
+            let wanted = Self::included_guids(
+                page.items
+                    .iter()
+                    .filter(|r| r.space_guid.is_none())
+                    .map(|r| r.organization_guid.as_str()),
+            );
+            self.store.organizations_by_guids(&wanted).await?
         } else {
             Vec::new()
         };

@@ -1,5 +1,3 @@
-use std::collections::HashMap;
-
 use serde_json::json;
 
 use super::{Actor, Service, require};
@@ -80,17 +78,9 @@ impl Service {
             .collect();
         let page = params.select(spaces);
         let organizations = if params.includes("organization") {
-            let wanted: std::collections::BTreeSet<&str> = page
-                .items
-                .iter()
-                .map(|s| s.organization_guid.as_str())
-                .collect();
-            self.store
-                .organizations()
-                .await?
-                .into_iter()
-                .filter(|o| wanted.contains(o.guid.as_str()))
-                .collect()
+            let wanted =
+                Self::included_guids(page.items.iter().map(|s| s.organization_guid.as_str()));
+            self.store.organizations_by_guids(&wanted).await?
         } else {
             Vec::new()
         };
@@ -126,15 +116,7 @@ impl Service {
             Error::NotFound(_) => invalid_org(),
             other => other,
         })?;
-        if self
-            .store
-            .spaces()
-            .await?
-            .iter()
-            .any(|s| s.organization_guid == org.guid && s.name == new.name)
-        {
-            return Err(name_taken());
-        }
+        // The UNIQUE (organization_guid, name) constraint guards this; Conflict maps below.
         let now = self.now();
         let mut metadata = Metadata::default();
         metadata.apply(&new.metadata);
@@ -180,16 +162,6 @@ impl Service {
         )?;
         let mut after = before.clone();
         if let Some(name) = &patch.name {
-            if *name != before.name
-                && self
-                    .store
-                    .spaces()
-                    .await?
-                    .iter()
-                    .any(|s| s.organization_guid == before.organization_guid && s.name == *name)
-            {
-                return Err(name_taken());
-            }
             after.name = name.clone();
         }
         if let Some(m) = &patch.metadata {
@@ -279,22 +251,10 @@ impl Service {
                 .decide(Action::ReadSpaceUsers, target(&space, &org)),
             "Space",
         )?;
-        let guids: HashMap<String, ()> = self
-            .store
-            .roles()
-            .await?
-            .into_iter()
-            .filter(|r| r.space_guid.as_deref() == Some(space.guid.as_str()))
-            .map(|r| (r.user_guid, ()))
-            .collect();
         let users = self
             .store
-            .users()
-            .await?
-            .into_iter()
-            .filter(|u| guids.contains_key(&u.guid))
-            .collect();
-        let views = self.user_views(users).await?;
-        Ok(params.select(self.filter_users(views, params)))
+            .users_with_role(&space.organization_guid, Some(&space.guid))
+            .await?;
+        self.user_page(users, params).await
     }
 }

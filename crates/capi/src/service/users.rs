@@ -30,8 +30,36 @@ impl Service {
         Ok(Some(guids))
     }
 
+    /// Filters, orders and pages users. UAA names are looked up for every user only when a
+    /// filter needs them; otherwise the page is cut first and only its users are looked up
+    /// (users are ordered by timestamps, never by name).
+    pub(crate) async fn user_page(
+        &self,
+        users: Vec<User>,
+        params: &ListParams,
+    ) -> Result<Page<UserView>, Error> {
+        let needs_uaa = ["usernames", "origins", "partial_usernames"]
+            .iter()
+            .any(|f| params.filters.contains_key(*f));
+        if needs_uaa {
+            let views = self.user_views(users).await?;
+            return Ok(params.select(self.filter_users(views, params)));
+        }
+        let users: Vec<User> = users
+            .into_iter()
+            .filter(|u| params.allows("guids", &u.guid))
+            .collect();
+        let page = params.select(users);
+        Ok(Page {
+            items: self.user_views(page.items).await?,
+            total_results: page.total_results,
+            page: page.page,
+            per_page: page.per_page,
+        })
+    }
+
     /// Applies the user filters that need UAA data.
-    pub(crate) fn filter_users(&self, views: Vec<UserView>, params: &ListParams) -> Vec<UserView> {
+    fn filter_users(&self, views: Vec<UserView>, params: &ListParams) -> Vec<UserView> {
         views
             .into_iter()
             .filter(|v| {
@@ -60,10 +88,8 @@ impl Service {
             .await?
             .into_iter()
             .filter(|u| visible.as_ref().is_none_or(|v| v.contains(&u.guid)))
-            .filter(|u| params.allows("guids", &u.guid))
             .collect();
-        let views = self.user_views(users).await?;
-        Ok(params.select(self.filter_users(views, params)))
+        self.user_page(users, params).await
     }
 
     pub async fn user(&self, actor: &Actor, guid: &str) -> Result<UserView, Error> {

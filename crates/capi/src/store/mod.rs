@@ -45,10 +45,13 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts any flag that is missing, leaving changed flags alone.
     async fn seed_feature_flags(&self, defaults: &[(&str, bool)]) -> StoreResult<()>;
     async fn feature_flags(&self) -> StoreResult<Vec<FeatureFlag>>;
+    async fn feature_flag(&self, name: &str) -> StoreResult<Option<FeatureFlag>>;
     async fn update_feature_flag(&self, flag: &FeatureFlag) -> StoreResult<()>;
 
     async fn organizations(&self) -> StoreResult<Vec<Organization>>;
     async fn organization(&self, guid: &str) -> StoreResult<Option<Organization>>;
+    /// The organizations among `guids`; unknown guids are skipped.
+    async fn organizations_by_guids(&self, guids: &[&str]) -> StoreResult<Vec<Organization>>;
     /// Creates the organization with any initial roles (their users are created if new).
     /// Conflict: the name is taken.
     async fn create_organization(
@@ -64,6 +67,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn spaces(&self) -> StoreResult<Vec<Space>>;
     async fn space(&self, guid: &str) -> StoreResult<Option<Space>>;
+    /// The spaces among `guids`; unknown guids are skipped.
+    async fn spaces_by_guids(&self, guids: &[&str]) -> StoreResult<Vec<Space>>;
     /// Conflict: the name is taken in the organization.
     async fn create_space(&self, space: &Space, event: &AuditEvent) -> StoreResult<()>;
     /// Conflict: the new name is taken in the organization.
@@ -73,6 +78,15 @@ pub trait Store: Send + Sync + 'static {
 
     async fn users(&self) -> StoreResult<Vec<User>>;
     async fn user(&self, guid: &str) -> StoreResult<Option<User>>;
+    /// The users among `guids`; unknown guids are skipped.
+    async fn users_by_guids(&self, guids: &[&str]) -> StoreResult<Vec<User>>;
+    /// Users with any role in the organization (its spaces included), or only in the space
+    /// when `space_guid` is given.
+    async fn users_with_role(
+        &self,
+        org_guid: &str,
+        space_guid: Option<&str>,
+    ) -> StoreResult<Vec<User>>;
     /// Conflict: the guid exists.
     async fn create_user(&self, user: &User) -> StoreResult<()>;
     /// Inserts the user unless it exists; true when it was inserted.

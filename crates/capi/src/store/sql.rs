@@ -85,13 +85,6 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct StoredJobError {
-    code: i64,
-    title: String,
-    detail: String,
-}
-
 /// Row mapping, statements shared by several writes, and query plumbing. The bounds (repeated on
 /// the `Store` impl) say that the pool and its connections run queries, and that the value types
 /// the CCDB binds and reads (text, optional text, booleans) convert in that database.
@@ -215,7 +208,6 @@ where
     fn job_row(row: &DB::Row) -> StoreResult<Job> {
         let op: String = Self::col(row, "operation")?;
         let state: String = Self::col(row, "state")?;
-        let errors: Vec<StoredJobError> = Self::json_col(row, "errors")?;
         Ok(Job {
             guid: Self::col(row, "guid")?,
             operation: JobOperation::parse(&op)
@@ -223,14 +215,7 @@ where
             resource_guid: Self::col(row, "resource_guid")?,
             state: JobState::parse(&state)
                 .ok_or_else(|| StoreError::Database(format!("bad job state {state}")))?,
-            errors: errors
-                .into_iter()
-                .map(|e| JobError {
-                    code: e.code,
-                    title: e.title,
-                    detail: e.detail,
-                })
-                .collect(),
+            errors: Self::json_col(row, "errors")?,
             warnings: Self::json_col(row, "warnings")?,
             created_at: Self::ts_col(row, "created_at")?,
             updated_at: Self::ts_col(row, "updated_at")?,
@@ -316,6 +301,29 @@ where
 
     async fn all<T>(&self, sql: &str, map: fn(&DB::Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
         let rows = sqlx::query(sql).fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(map).collect()
+    }
+
+    /// Rows of `table` whose guid is among `guids`, in creation order.
+    async fn by_guids<T>(
+        &self,
+        table: &str,
+        guids: &[&str],
+        map: fn(&DB::Row) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        if guids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=guids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT * FROM {table} WHERE guid IN ({}) ORDER BY created_at, guid",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for guid in guids {
+            query = query.bind(*guid);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(db)?;
         rows.iter().map(map).collect()
     }
 
@@ -412,6 +420,15 @@ where
             .await
     }
 
+    async fn feature_flag(&self, name: &str) -> StoreResult<Option<FeatureFlag>> {
+        self.one(
+            "SELECT * FROM feature_flags WHERE name = $1",
+            name,
+            Self::flag_row,
+        )
+        .await
+    }
+
     async fn update_feature_flag(&self, flag: &FeatureFlag) -> StoreResult<()> {
         sqlx::query(
             "UPDATE feature_flags SET enabled = $1, custom_error_message = $2, updated_at = $3 \
@@ -493,6 +510,10 @@ where
         // Spaces and roles go with it through ON DELETE CASCADE.
         self.delete_and_complete("DELETE FROM organizations WHERE guid = $1", guid, done)
             .await
+    }
+
+    async fn organizations_by_guids(&self, guids: &[&str]) -> StoreResult<Vec<Organization>> {
+        self.by_guids("organizations", guids, Self::org_row).await
     }
 
     async fn spaces(&self) -> StoreResult<Vec<Space>> {
@@ -602,6 +623,35 @@ where
         self.all("SELECT * FROM roles", Self::role_row).await
     }
 
+    async fn spaces_by_guids(&self, guids: &[&str]) -> StoreResult<Vec<Space>> {
+        self.by_guids("spaces", guids, Self::space_row).await
+    }
+
+    async fn users_by_guids(&self, guids: &[&str]) -> StoreResult<Vec<User>> {
+        self.by_guids("users", guids, Self::user_row).await
+    }
+
+    async fn users_with_role(
+        &self,
+        org_guid: &str,
+        space_guid: Option<&str>,
+    ) -> StoreResult<Vec<User>> {
+        const BASE: &str = "SELECT DISTINCT u.* FROM users u JOIN roles r ON r.user_guid = u.guid \
+                            WHERE r.organization_guid = $1";
+        let rows = match space_guid {
+            None => sqlx::query(BASE).bind(org_guid).fetch_all(&self.pool).await,
+            Some(space) => {
+                sqlx::query(&format!("{BASE} AND r.space_guid = $2"))
+                    .bind(org_guid)
+                    .bind(space)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(db)?;
+        rows.iter().map(Self::user_row).collect()
+    }
+
     async fn roles_for_user(&self, user_guid: &str) -> StoreResult<Vec<Role>> {
         let rows = sqlx::query("SELECT * FROM roles WHERE user_guid = $1")
             .bind(user_guid)
@@ -645,15 +695,6 @@ where
 
     async fn create_job(&self, job: &Job, events: &[AuditEvent]) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let errors: Vec<StoredJobError> = job
-            .errors
-            .iter()
-            .map(|e| StoredJobError {
-                code: e.code,
-                title: e.title.clone(),
-                detail: e.detail.clone(),
-            })
-            .collect();
         sqlx::query(
             "INSERT INTO jobs (guid, operation, resource_guid, state, errors, warnings, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -662,7 +703,7 @@ where
         .bind(job.operation.as_str())
         .bind(&job.resource_guid)
         .bind(job.state.as_str())
-        .bind(to_json(&errors))
+        .bind(to_json(&job.errors))
         .bind(to_json(&job.warnings))
         .bind(ts(job.created_at))
         .bind(ts(job.updated_at))
@@ -690,11 +731,7 @@ where
     }
 
     async fn fail_job(&self, guid: &str, error: &JobError, at: DateTime<Utc>) -> StoreResult<()> {
-        let errors = to_json(&[StoredJobError {
-            code: error.code,
-            title: error.title.clone(),
-            detail: error.detail.clone(),
-        }]);
+        let errors = to_json(&[error]);
         sqlx::query(
             "UPDATE jobs SET state = $1, errors = $2, updated_at = $3 WHERE guid = $4 AND state = $5",
         )
