@@ -104,9 +104,7 @@ fn random_placement(
             continue;
         }
         let cell = &mut cells[fitting[rng.gen_range(0..fitting.len())]];
-        cell.available.memory_mb -= need.memory_mb;
-        cell.available.disk_mb -= need.disk_mb;
-        cell.available.containers -= 1;
+        cell.available.take(&need);
         placed += 1;
     }
     (cells, placed, failed)

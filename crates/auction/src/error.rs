@@ -84,15 +84,6 @@ pub enum CellError {
     Timeout { cell_id: String, timeout_ms: u64 },
 }
 
-/// The crate's one error type.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Placement(#[from] PlacementError),
-    #[error(transparent)]
-    Cell(#[from] CellError),
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,7 @@ pub mod simulation;
 
 pub use batch::Batch;
 pub use clock::{Clock, FakeClock, TokioClock};
-pub use error::{CellError, Error, PlacementError};
+pub use error::{CellError, PlacementError};
 pub use model::{
     AuctionRecord, AuctionResults, Capacity, CellState, Lrp, LrpAuction, LrpInstance,
     LrpStartRequest, PlacementConstraint, Resource, TaskAuction, TaskStartRequest, Work,

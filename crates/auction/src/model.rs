@@ -44,6 +44,14 @@ impl Capacity {
             containers,
         }
     }
+
+    /// Takes `resource`'s memory and disk and one container slot. The caller has checked
+    /// that it fits (`scoring::fit`).
+    pub fn take(&mut self, resource: &Resource) {
+        self.memory_mb -= resource.memory_mb;
+        self.disk_mb -= resource.disk_mb;
+        self.containers -= 1;
+    }
 }
 
 /// Where work may run. `root_fs` is a URL: `preloaded:<stack>` for a stack the cell ships

@@ -10,11 +10,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::future::join_all;
+use tokio::time::Instant;
 
 use crate::batch::Batch;
 use crate::clock::Clock;
 use crate::error::{CellError, PlacementError};
-use crate::model::{AuctionResults, CellState, LrpStartRequest, TaskStartRequest, Work};
+use crate::model::{
+    AuctionRecord, AuctionResults, CellState, LrpStartRequest, TaskStartRequest, Work,
+};
 use crate::scheduler::{Scheduler, SchedulerConfig};
 
 /// One cell's rep, as the auction sees it.
@@ -260,42 +263,53 @@ impl AuctionRunner {
             auction.record.attempts += 1;
         }
         for mut auction in placed.successful_lrps {
-            auction.record.attempts += 1;
             let key = (auction.lrp.process_guid.clone(), auction.lrp.index);
-            if !rejected.lrps.contains(&key) {
-                auction.record.wait_duration =
-                    now.saturating_duration_since(auction.record.queue_time);
-                results.successful_lrps.push(auction);
-            } else if auction.record.attempts >= max {
-                auction.record.winner = None;
-                auction.record.placement_error = Some(PlacementError::Rejected {
-                    attempts: auction.record.attempts,
-                });
-                results.failed_lrps.push(auction);
-            } else {
-                auction.record.winner = None;
-                retry_lrps.push(auction);
+            match outcome(&mut auction.record, rejected.lrps.contains(&key), now, max) {
+                Outcome::Placed => results.successful_lrps.push(auction),
+                Outcome::Failed => results.failed_lrps.push(auction),
+                Outcome::Retry => retry_lrps.push(auction),
             }
         }
         for mut auction in placed.successful_tasks {
-            auction.record.attempts += 1;
-            if !rejected.tasks.contains(&auction.task.task_guid) {
-                auction.record.wait_duration =
-                    now.saturating_duration_since(auction.record.queue_time);
-                results.successful_tasks.push(auction);
-            } else if auction.record.attempts >= max {
-                auction.record.winner = None;
-                auction.record.placement_error = Some(PlacementError::Rejected {
-                    attempts: auction.record.attempts,
-                });
-                results.failed_tasks.push(auction);
-            } else {
-                auction.record.winner = None;
-                retry_tasks.push(auction);
+            let was_rejected = rejected.tasks.contains(&auction.task.task_guid);
+            match outcome(&mut auction.record, was_rejected, now, max) {
+                Outcome::Placed => results.successful_tasks.push(auction),
+                Outcome::Failed => results.failed_tasks.push(auction),
+                Outcome::Retry => retry_tasks.push(auction),
             }
         }
         self.batch.requeue(retry_lrps, retry_tasks);
         results
+    }
+}
+
+/// Where a piece of work the scheduler placed goes once its cell has answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// The cell took it.
+    Placed,
+    /// The cell refused it and it is out of attempts.
+    Failed,
+    /// The cell refused it; it goes back in the batch.
+    Retry,
+}
+
+/// Counts the attempt on `record` and decides the outcome: accepted work gets its wait
+/// time; rejected work loses its winner and, at `max` attempts, gets a `Rejected` error.
+fn outcome(record: &mut AuctionRecord, rejected: bool, now: Instant, max: u32) -> Outcome {
+    record.attempts += 1;
+    if !rejected {
+        record.wait_duration = now.saturating_duration_since(record.queue_time);
+        return Outcome::Placed;
+    }
+    record.winner = None;
+    if record.attempts >= max {
+        record.placement_error = Some(PlacementError::Rejected {
+            attempts: record.attempts,
+        });
+        Outcome::Failed
+    } else {
+        Outcome::Retry
     }
 }
 

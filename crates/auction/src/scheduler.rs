@@ -313,9 +313,7 @@ impl Scheduler {
 
     fn reserve(&mut self, cell: u32, resource: &Resource) {
         let slot = &mut self.slots[cell as usize];
-        slot.available.memory_mb -= resource.memory_mb;
-        slot.available.disk_mb -= resource.disk_mb;
-        slot.available.containers -= 1;
+        slot.available.take(resource);
         slot.starting += 1;
         let state = &mut self.cells[cell as usize];
         state.available = slot.available;

@@ -112,9 +112,7 @@ impl CellClient for SimulationCell {
 }
 
 fn take(state: &mut CellState, resource: &crate::model::Resource) {
-    state.available.memory_mb -= resource.memory_mb;
-    state.available.disk_mb -= resource.disk_mb;
-    state.available.containers -= 1;
+    state.available.take(resource);
     state.starting_container_count += 1;
 }
 

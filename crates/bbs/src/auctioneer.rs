@@ -13,7 +13,7 @@ use ingot_auction::{
 };
 
 use crate::error::Error;
-use crate::models::{ActualLrpKey, DesiredLrp, Task};
+use crate::models::{ActualLrpKey, DesiredLrp, Task, TaskEvent};
 use crate::rep_client::AsCellClient;
 use crate::service::Core;
 
@@ -107,11 +107,13 @@ impl AuctionDelegate for BbsAuctionDelegate {
             let guid = &failed.task.task_guid;
             let why = reason(failed.record.placement_error.as_ref());
             tracing::info!(task_guid = %guid, reason = %why, "auctioneer: could not place task");
-            let outcome = match failed.record.placement_error {
-                Some(PlacementError::Rejected { .. }) => core.reject_task(guid, &why).await,
-                _ => core.fail_task(guid, &why).await,
+            let event = match failed.record.placement_error {
+                Some(PlacementError::Rejected { .. }) => TaskEvent::Reject { reason: why },
+                _ => TaskEvent::Fail {
+                    failure_reason: why,
+                },
             };
-            ignore_raced(outcome, "a task failure");
+            ignore_raced(core.fail_task(guid, &event).await, "a task failure");
         }
     }
 }

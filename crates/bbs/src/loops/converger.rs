@@ -1,12 +1,10 @@
 //! Convergence: compares what is desired with what runs and says what to repair. `plan` is
-//! pure; `run` is the thin loop that calls the service on a timer, and early when a hint
-//! arrives or a cell's presence is about to expire.
+//! pure; `run` is the thin loop that calls the service on a timer, and early when a cell's
+//! presence is about to expire.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::models::{
@@ -182,27 +180,11 @@ pub fn plan(input: &ConvergenceInput, now: Nanos, rules: &ConvergenceRules) -> C
     result
 }
 
-/// Something the converger is woken by besides its timer.
-#[derive(Debug, Default)]
-pub struct ConvergeHint(Notify);
-
-impl ConvergeHint {
-    /// Asks for a convergence soon (e.g. a cell disappeared).
-    pub fn wake(&self) {
-        self.0.notify_one();
-    }
-
-    async fn wait(&self) {
-        self.0.notified().await;
-    }
-}
-
-/// The thin runner: converge every `interval`, on a hint, or when the next cell presence
+/// The thin runner: converge every `interval`, or when the next cell presence
 /// runs out (`next_expiry` says in how long). One converger runs per process; distributed
 /// mode will hold a database lock around it.
 pub async fn run<F, Fut>(
     interval: Duration,
-    hint: Arc<ConvergeHint>,
     next_expiry: impl Fn() -> Option<Duration>,
     shutdown: CancellationToken,
     mut converge: F,
@@ -215,7 +197,6 @@ pub async fn run<F, Fut>(
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(interval) => {}
-            () = hint.wait() => {}
             () = async {
                 match cell_expiry {
                     // A little after the TTL, so the presence is gone when we look.

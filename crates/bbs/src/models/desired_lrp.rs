@@ -68,27 +68,10 @@ impl DesiredLrp {
     /// Every bad field, in one `Error::Validation`.
     pub fn validate(&self) -> Result<(), Error> {
         let mut v = Validator::new();
-        v.require(&self.process_guid, "process_guid");
-        v.check(
-            !self.process_guid.contains('/'),
-            "process_guid",
-            "must not contain '/'",
-        );
+        v.guid(&self.process_guid, "process_guid");
         v.require(&self.domain, "domain");
-        v.require(&self.root_fs, "root_fs");
-        v.check(
-            self.root_fs.is_empty() || rootfs_url_ok(&self.root_fs),
-            "root_fs",
-            "must be preloaded:<stack> or <scheme>://<image>",
-        );
-        match &self.action {
-            None => {
-                v.check(false, "action", "is required");
-            }
-            Some(action) => {
-                v.nested("action", action.validation_errors());
-            }
-        }
+        v.root_fs(&self.root_fs);
+        v.action(self.action.as_ref());
         if let Some(setup) = &self.setup {
             v.nested("setup", setup.validation_errors());
         }
@@ -98,17 +81,13 @@ impl DesiredLrp {
         if let Some(checks) = &self.check_definition {
             v.nested("check_definition", checks.validation_errors());
         }
-        v.check(self.cpu_weight <= 100, "cpu_weight", "must be at most 100");
+        v.cpu_weight(self.cpu_weight);
         v.check(
             self.ports.iter().all(|p| *p > 0 && *p <= 65535),
             "ports",
             "must be valid ports",
         );
-        v.check(
-            self.annotation.len() <= 10 * 1024,
-            "annotation",
-            "must be at most 10 KiB",
-        );
+        v.annotation(&self.annotation);
         v.finish()
     }
 
@@ -127,14 +106,6 @@ impl DesiredLrp {
     }
 }
 
-pub(crate) fn rootfs_url_ok(root_fs: &str) -> bool {
-    match root_fs.split_once(':') {
-        Some(("preloaded", stack)) => !stack.is_empty(),
-        Some((scheme, rest)) => !scheme.is_empty() && rest.starts_with("//"),
-        None => false,
-    }
-}
-
 /// The fields of a DesiredLRP that may change after it is desired.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DesiredLrpUpdate {
@@ -150,11 +121,7 @@ impl DesiredLrpUpdate {
     pub fn validate(&self) -> Result<(), Error> {
         let mut v = Validator::new();
         if let Some(annotation) = &self.annotation {
-            v.check(
-                annotation.len() <= 10 * 1024,
-                "annotation",
-                "must be at most 10 KiB",
-            );
+            v.annotation(annotation);
         }
         v.finish()
     }

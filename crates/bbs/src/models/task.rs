@@ -72,32 +72,16 @@ pub struct TaskDefinition {
 impl TaskDefinition {
     pub fn validation_errors(&self) -> Vec<crate::error::FieldError> {
         let mut v = Validator::new();
-        v.require(&self.root_fs, "root_fs");
-        v.check(
-            self.root_fs.is_empty() || super::desired_lrp::rootfs_url_ok(&self.root_fs),
-            "root_fs",
-            "must be preloaded:<stack> or <scheme>://<image>",
-        );
-        match &self.action {
-            None => {
-                v.check(false, "action", "is required");
-            }
-            Some(action) => {
-                v.nested("action", action.validation_errors());
-            }
-        }
-        v.check(self.cpu_weight <= 100, "cpu_weight", "must be at most 100");
+        v.root_fs(&self.root_fs);
+        v.action(self.action.as_ref());
+        v.cpu_weight(self.cpu_weight);
         v.check(
             self.completion_callback_url.is_empty()
                 || url::Url::parse(&self.completion_callback_url).is_ok(),
             "completion_callback_url",
             "must be a URL",
         );
-        v.check(
-            self.annotation.len() <= 10 * 1024,
-            "annotation",
-            "must be at most 10 KiB",
-        );
+        v.annotation(&self.annotation);
         v.into_errors()
     }
 }
@@ -136,12 +120,7 @@ impl Task {
     /// Every bad field, in one `Error::Validation`.
     pub fn validate(&self) -> Result<(), Error> {
         let mut v = Validator::new();
-        v.require(&self.task_guid, "task_guid");
-        v.check(
-            !self.task_guid.contains('/'),
-            "task_guid",
-            "must not contain '/'",
-        );
+        v.guid(&self.task_guid, "task_guid");
         v.require(&self.domain, "domain");
         v.nested("task_definition", self.task_definition.validation_errors());
         v.finish()
@@ -162,6 +141,9 @@ pub enum TaskEvent {
     },
     /// The task ends without running to completion (cancelled, unplaceable, cell lost).
     Fail { failure_reason: String },
+    /// The auction gave up on a PENDING task the cells kept refusing: the rejection is
+    /// counted and the task fails with `reason`.
+    Reject { reason: String },
     /// A client (or the callback worker) takes responsibility for the result.
     Resolving,
     /// The result was handled; the record goes away.
@@ -174,6 +156,7 @@ impl TaskEvent {
             Self::Start { .. } => "start",
             Self::Complete { .. } => "complete",
             Self::Fail { .. } => "fail",
+            Self::Reject { .. } => "reject",
             Self::Resolving => "resolving",
             Self::Resolve => "resolve",
         }
@@ -207,11 +190,12 @@ pub fn transition(before: &Task, event: &TaskEvent, now: Nanos) -> Result<Task, 
             after.first_completed_at = now;
         }
         (Pending | Running, TaskEvent::Fail { failure_reason }) => {
-            after.state = Completed;
-            after.failed = true;
-            after.failure_reason.clone_from(failure_reason);
-            after.result.clear();
-            after.first_completed_at = now;
+            fail(&mut after, failure_reason, now);
+        }
+        (Pending, TaskEvent::Reject { reason }) => {
+            after.rejection_count += 1;
+            after.rejection_reason.clone_from(reason);
+            fail(&mut after, reason, now);
         }
         (Completed, TaskEvent::Resolving) => after.state = Resolving,
         (Resolving, TaskEvent::Resolve) => return Ok(after),
@@ -219,6 +203,14 @@ pub fn transition(before: &Task, event: &TaskEvent, now: Nanos) -> Result<Task, 
     }
     after.updated_at = now;
     Ok(after)
+}
+
+fn fail(task: &mut Task, failure_reason: &str, now: Nanos) {
+    task.state = TaskState::Completed;
+    task.failed = true;
+    task.failure_reason = failure_reason.to_owned();
+    task.result.clear();
+    task.first_completed_at = now;
 }
 
 #[cfg(test)]
@@ -264,16 +256,18 @@ mod tests {
                     failure_reason: "x".into(),
                 },
             ),
+            ("reject", TaskEvent::Reject { reason: "x".into() }),
             ("resolving", TaskEvent::Resolving),
             ("resolve", TaskEvent::Resolve),
         ];
         // Columns: PENDING, RUNNING, COMPLETED, RESOLVING; None = refused.
-        let table: [[Option<TaskState>; 4]; 7] = [
+        let table: [[Option<TaskState>; 4]; 8] = [
             [Some(Running), Some(Running), None, None],
             [Some(Running), None, None, None],
             [None, Some(Completed), None, None],
             [None, None, None, None],
             [Some(Completed), Some(Completed), None, None],
+            [Some(Completed), None, None, None],
             [None, None, Some(Resolving), None],
             [None, None, None, Some(Resolving)],
         ];
@@ -298,6 +292,26 @@ mod tests {
         assert!(failed.failed);
         assert_eq!(failed.failure_reason, "task was cancelled");
         assert_eq!((failed.first_completed_at, failed.updated_at), (7, 7));
+        assert_eq!(failed.rejection_count, 0, "a plain failure is no rejection");
+
+        let rejected = transition(
+            &task(Pending),
+            &TaskEvent::Reject {
+                reason: "cell full".into(),
+            },
+            8,
+        )
+        .unwrap();
+        assert!(rejected.failed);
+        assert_eq!(
+            (
+                rejected.rejection_count,
+                rejected.rejection_reason.as_str(),
+                rejected.failure_reason.as_str()
+            ),
+            (1, "cell full", "cell full")
+        );
+        assert_eq!((rejected.first_completed_at, rejected.updated_at), (8, 8));
 
         let repeat = transition(
             &task(Running),

@@ -8,7 +8,8 @@ use crate::api::{BbsApi, EventStream};
 use crate::error::Error;
 use crate::models::{
     ActualLrp, ActualLrpFilter, ActualLrpInstanceKey, ActualLrpKey, CellPresence, DesiredLrp,
-    DesiredLrpFilter, DesiredLrpUpdate, NetInfo, Task, TaskDefinition, TaskFilter, Validator,
+    DesiredLrpFilter, DesiredLrpUpdate, NetInfo, Task, TaskDefinition, TaskEvent, TaskFilter,
+    Validator,
 };
 use crate::service::Bbs;
 
@@ -177,7 +178,10 @@ impl BbsApi for Bbs {
     }
 
     async fn fail_task(&self, task_guid: &str, reason: &str) -> Result<(), Error> {
-        self.core.fail_task(task_guid, reason).await
+        let event = TaskEvent::Fail {
+            failure_reason: reason.to_owned(),
+        };
+        self.core.fail_task(task_guid, &event).await
     }
 
     async fn complete_task(

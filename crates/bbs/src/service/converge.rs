@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::error::Error;
 use crate::loops::converger::{ConvergenceInput, ConvergenceResult, plan};
-use crate::models::{ActualLrpFilter, DesiredLrpFilter, TaskFilter};
+use crate::models::{ActualLrpFilter, DesiredLrpFilter, Task, TaskEvent, TaskFilter};
 use crate::service::Core;
 
 impl Core {
@@ -88,16 +88,26 @@ impl Core {
             }
         }
         if !to_auction.is_empty() {
-            log(self.auction_lrps(to_auction).await, "auctioning instances");
+            self.auction_lrps(&desired, to_auction).await;
         }
         self.retire_all(result.extra_lrps.clone()).await;
 
-        log(
-            self.auction_tasks(&result.tasks_to_auction).await,
-            "auctioning tasks",
+        let tasks: BTreeMap<&str, &Task> = input
+            .tasks
+            .iter()
+            .map(|t| (t.task_guid.as_str(), t))
+            .collect();
+        self.auction_tasks(
+            result
+                .tasks_to_auction
+                .iter()
+                .filter_map(|guid| tasks.get(guid.as_str()).copied()),
         );
         for (guid, reason) in &result.tasks_to_fail {
-            log(self.fail_task(guid, reason).await, "failing a task");
+            let event = TaskEvent::Fail {
+                failure_reason: reason.clone(),
+            };
+            log(self.fail_task(guid, &event).await, "failing a task");
         }
         for guid in &result.tasks_to_call_back {
             let core = self.clone();

@@ -62,19 +62,7 @@ impl Core {
                 .collect();
             self.create_and_auction(&after, keys).await?;
         } else if after.instances < before.instances {
-            let filter = ActualLrpFilter {
-                process_guid: process_guid.to_owned(),
-                ..ActualLrpFilter::default()
-            };
-            let mut extra: Vec<ActualLrp> = self
-                .store
-                .actual_lrps(&filter)
-                .await?
-                .into_iter()
-                .filter(|a| a.index >= after.instances)
-                .collect();
-            extra.sort_by_key(|a| std::cmp::Reverse(a.index));
-            self.retire_all(extra).await;
+            self.retire_from(process_guid, after.instances).await?;
         }
         Ok(())
     }
@@ -84,13 +72,24 @@ impl Core {
         self.hub.emit(Event::DesiredLrpRemoved {
             desired_lrp: Box::new(removed),
         });
+        self.retire_from(process_guid, 0).await
+    }
+
+    /// Retires the process's instances at `first_index` and above, highest index first.
+    async fn retire_from(&self, process_guid: &str, first_index: u32) -> Result<(), Error> {
         let filter = ActualLrpFilter {
             process_guid: process_guid.to_owned(),
             ..ActualLrpFilter::default()
         };
-        let mut actuals = self.store.actual_lrps(&filter).await?;
-        actuals.sort_by_key(|a| std::cmp::Reverse(a.index));
-        self.retire_all(actuals).await;
+        let mut extra: Vec<ActualLrp> = self
+            .store
+            .actual_lrps(&filter)
+            .await?
+            .into_iter()
+            .filter(|a| a.index >= first_index)
+            .collect();
+        extra.sort_by_key(|a| std::cmp::Reverse(a.index));
+        self.retire_all(extra).await;
         Ok(())
     }
 
@@ -121,8 +120,13 @@ impl Core {
         Ok(())
     }
 
-    /// Auctions existing UNCLAIMED instances; instances whose DesiredLRP is gone are removed.
-    pub(crate) async fn auction_lrps(&self, keys: Vec<ActualLrpKey>) -> Result<(), Error> {
+    /// Auctions existing UNCLAIMED instances with the DesiredLRPs the caller already holds
+    /// (by process guid); instances whose DesiredLRP is not among them are removed.
+    pub(crate) async fn auction_lrps(
+        &self,
+        desired: &BTreeMap<&str, &DesiredLrp>,
+        keys: Vec<ActualLrpKey>,
+    ) {
         let mut by_guid: BTreeMap<String, Vec<ActualLrpKey>> = BTreeMap::new();
         for key in keys {
             by_guid
@@ -132,22 +136,36 @@ impl Core {
         }
         let mut starts = Vec::new();
         for (guid, keys) in by_guid {
-            match self.store.desired_lrp(&guid).await {
-                Ok(desired) => starts.push(lrp_start_request(
-                    &desired,
+            match desired.get(guid.as_str()) {
+                Some(desired) => starts.push(lrp_start_request(
+                    desired,
                     keys.iter().map(|k| k.index).collect(),
                 )),
-                Err(Error::NotFound { .. }) => {
+                None => {
                     for key in keys {
                         let _ = self.remove_actual_lrp(&key, None).await;
                     }
                 }
-                Err(err) => return Err(err),
             }
         }
         if !starts.is_empty() {
             self.auctioneer.schedule_lrp_starts(starts);
         }
+    }
+
+    /// Auctions one UNCLAIMED instance, reading its DesiredLRP from the store (the crash
+    /// path holds no record); if the DesiredLRP is gone the instance is removed.
+    async fn auction_lrp(&self, key: ActualLrpKey) -> Result<(), Error> {
+        let desired = match self.store.desired_lrp(&key.process_guid).await {
+            Ok(desired) => Some(desired),
+            Err(Error::NotFound { .. }) => None,
+            Err(err) => return Err(err),
+        };
+        let by_guid: BTreeMap<&str, &DesiredLrp> = desired
+            .iter()
+            .map(|d| (d.process_guid.as_str(), d))
+            .collect();
+        self.auction_lrps(&by_guid, vec![key]).await;
         Ok(())
     }
 
@@ -203,7 +221,7 @@ impl Core {
         });
         self.emit_actual_change(&before, &after);
         if after.state == ActualLrpState::Unclaimed {
-            self.auction_lrps(vec![after.key()]).await?;
+            self.auction_lrp(after.key()).await?;
         }
         Ok(())
     }

@@ -20,7 +20,7 @@ use crate::cells::CellRegistry;
 use crate::config::BbsConfig;
 use crate::error::Error;
 use crate::events::EventHub;
-use crate::loops::converger::{self, ConvergeHint, ConvergenceRules};
+use crate::loops::converger::{self, ConvergenceRules};
 use crate::models::{Nanos, TransitionContext, to_nanos};
 use crate::rep_client::RepClientFactory;
 use crate::store::{SqliteStore, Store};
@@ -63,7 +63,6 @@ pub(crate) struct Core {
     pub(crate) ids: Arc<dyn IdGen>,
     pub(crate) rep_clients: Arc<dyn RepClientFactory>,
     pub(crate) auctioneer: AuctionRunner,
-    pub(crate) hint: Arc<ConvergeHint>,
     pub(crate) http: reqwest::Client,
     pub(crate) shutdown: Shutdown,
 }
@@ -134,7 +133,6 @@ impl Bbs {
             clock: deps.clock,
             ids: deps.ids,
             rep_clients: deps.rep_clients,
-            hint: Arc::new(ConvergeHint::default()),
             http,
             shutdown: shutdown.clone(),
         });
@@ -150,7 +148,6 @@ impl Bbs {
             let core = core.clone();
             async move {
                 let interval = core.config.convergence_interval;
-                let hint = core.hint.clone();
                 let stop = core.shutdown.clone();
                 let expiry_core = core.clone();
                 let next_expiry = move || {
@@ -158,7 +155,7 @@ impl Bbs {
                     let wait = at.saturating_sub(expiry_core.now()).max(0);
                     Some(Duration::from_nanos(wait as u64))
                 };
-                converger::run(interval, hint, next_expiry, stop, || {
+                converger::run(interval, next_expiry, stop, || {
                     let core = core.clone();
                     async move {
                         if let Err(err) = core.converge().await {
@@ -186,11 +183,6 @@ impl Bbs {
     /// Errors: `Unavailable`.
     pub async fn converge(&self) -> Result<converger::ConvergenceResult, Error> {
         self.core.converge().await
-    }
-
-    /// Asks the converger loop to run soon.
-    pub fn converge_soon(&self) {
-        self.core.hint.wake();
     }
 
     /// Stops the background loops, ends event streams and closes the database.

@@ -39,22 +39,16 @@ impl Core {
         Ok(())
     }
 
-    /// Auctions PENDING tasks again (convergence).
-    pub(crate) async fn auction_tasks(&self, task_guids: &[String]) -> Result<(), Error> {
-        let mut starts = Vec::new();
-        for guid in task_guids {
-            match self.store.task(guid).await {
-                Ok(task) if task.state == TaskState::Pending => {
-                    starts.push(task_start_request(&task))
-                }
-                Ok(_) | Err(Error::NotFound { .. }) => {}
-                Err(err) => return Err(err),
-            }
-        }
+    /// Auctions PENDING tasks again (convergence), with the records the caller holds.
+    pub(crate) fn auction_tasks<'a>(&self, tasks: impl IntoIterator<Item = &'a Task>) {
+        let starts: Vec<_> = tasks
+            .into_iter()
+            .filter(|task| task.state == TaskState::Pending)
+            .map(task_start_request)
+            .collect();
         if !starts.is_empty() {
             self.auctioneer.schedule_task_starts(starts);
         }
-        Ok(())
     }
 
     pub(crate) async fn start_task(&self, task_guid: &str, cell_id: &str) -> Result<bool, Error> {
@@ -93,33 +87,14 @@ impl Core {
         Ok(())
     }
 
+    /// Ends a task that did not run to completion: `TaskEvent::Fail`, or
+    /// `TaskEvent::Reject` when the auction gave up on a task the cells kept refusing.
     pub(crate) async fn fail_task(
         self: &Arc<Self>,
         task_guid: &str,
-        reason: &str,
+        event: &TaskEvent,
     ) -> Result<(), Error> {
-        let event = TaskEvent::Fail {
-            failure_reason: reason.to_owned(),
-        };
-        let (before, after) = self
-            .store
-            .change_task(task_guid, &event, self.now())
-            .await?;
-        self.emit_task_change(&before, &after);
-        self.completed(&after);
-        Ok(())
-    }
-
-    /// The auction gave up on a task the cells kept refusing.
-    pub(crate) async fn reject_task(
-        self: &Arc<Self>,
-        task_guid: &str,
-        reason: &str,
-    ) -> Result<(), Error> {
-        let (before, after) = self
-            .store
-            .reject_task(task_guid, reason, self.now())
-            .await?;
+        let (before, after) = self.store.change_task(task_guid, event, self.now()).await?;
         self.emit_task_change(&before, &after);
         self.completed(&after);
         Ok(())

@@ -10,8 +10,8 @@ use super::Store;
 use crate::error::Error;
 use crate::models::{
     ActualLrp, ActualLrpEvent, ActualLrpFilter, ActualLrpInstanceKey, ActualLrpKey, DesiredLrp,
-    DesiredLrpFilter, DesiredLrpUpdate, Domain, InvalidTransition, Nanos, NetInfo, Task, TaskEvent,
-    TaskFilter, TaskState, TransitionContext, transition_actual_lrp, transition_task,
+    DesiredLrpFilter, DesiredLrpUpdate, Domain, Nanos, NetInfo, Task, TaskEvent, TaskFilter,
+    TransitionContext, transition_actual_lrp, transition_task,
 };
 
 #[derive(Debug, Default)]
@@ -238,32 +238,6 @@ impl Store for MemoryStore {
         } else {
             state.tasks.insert(task_guid.to_owned(), after.clone());
         }
-        Ok((before, after))
-    }
-
-    async fn reject_task(
-        &self,
-        task_guid: &str,
-        reason: &str,
-        now: Nanos,
-    ) -> Result<(Task, Task), Error> {
-        let mut state = self.state();
-        let before = state
-            .tasks
-            .get(task_guid)
-            .cloned()
-            .ok_or_else(|| Error::not_found("task", task_guid))?;
-        if before.state != TaskState::Pending {
-            return Err(InvalidTransition::new(before.state, "reject").into());
-        }
-        let mut counted = before.clone();
-        counted.rejection_count += 1;
-        counted.rejection_reason = reason.to_owned();
-        let event = TaskEvent::Fail {
-            failure_reason: reason.to_owned(),
-        };
-        let after = transition_task(&counted, &event, now)?;
-        state.tasks.insert(task_guid.to_owned(), after.clone());
         Ok((before, after))
     }
 

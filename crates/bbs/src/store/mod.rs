@@ -78,14 +78,6 @@ pub trait Store: Send + Sync + 'static {
         event: &TaskEvent,
         now: Nanos,
     ) -> Result<(Task, Task), Error>;
-    /// Counts a cell's rejection of a PENDING task, then fails it with the reason.
-    /// Errors: `NotFound`, `InvalidTransition`.
-    async fn reject_task(
-        &self,
-        task_guid: &str,
-        reason: &str,
-        now: Nanos,
-    ) -> Result<(Task, Task), Error>;
     /// Deletes a task whatever its state (the reaper). Errors: `NotFound`.
     async fn remove_task(&self, task_guid: &str) -> Result<Task, Error>;
 

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::models::{
     ActualLrp, ActualLrpEvent, ActualLrpFilter, ActualLrpInstanceKey, ActualLrpKey, DesiredLrp,
     DesiredLrpFilter, DesiredLrpUpdate, Domain, Nanos, NetInfo, Task, TaskEvent, TaskFilter,
-    TaskState, TransitionContext, transition_actual_lrp, transition_task,
+    TransitionContext, transition_actual_lrp, transition_task,
 };
 
 #[derive(Debug, Clone)]
@@ -39,6 +39,18 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 }
 
 // ----- impl SqliteStore: row helpers -----
+
+async fn load_desired<'e>(
+    executor: impl sqlx::Executor<'e, Database = Sqlite>,
+    process_guid: &str,
+) -> Result<DesiredLrp, Error> {
+    let row = sqlx::query("SELECT data FROM desired_lrps WHERE process_guid = ?")
+        .bind(process_guid)
+        .fetch_optional(executor)
+        .await?
+        .ok_or_else(|| Error::not_found("desired LRP", process_guid))?;
+    decode(&row)
+}
 
 async fn load_actual(
     tx: &mut Transaction<'static, Sqlite>,
@@ -167,12 +179,7 @@ impl Store for SqliteStore {
         update: &DesiredLrpUpdate,
     ) -> Result<(DesiredLrp, DesiredLrp), Error> {
         let mut tx = self.write().await?;
-        let row = sqlx::query("SELECT data FROM desired_lrps WHERE process_guid = ?")
-            .bind(process_guid)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| Error::not_found("desired LRP", process_guid))?;
-        let before: DesiredLrp = decode(&row)?;
+        let before = load_desired(&mut *tx, process_guid).await?;
         let mut after = before.clone();
         after.apply(update);
         sqlx::query("UPDATE desired_lrps SET data = ? WHERE process_guid = ?")
@@ -186,12 +193,7 @@ impl Store for SqliteStore {
 
     async fn remove_desired_lrp(&self, process_guid: &str) -> Result<DesiredLrp, Error> {
         let mut tx = self.write().await?;
-        let row = sqlx::query("SELECT data FROM desired_lrps WHERE process_guid = ?")
-            .bind(process_guid)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| Error::not_found("desired LRP", process_guid))?;
-        let before: DesiredLrp = decode(&row)?;
+        let before = load_desired(&mut *tx, process_guid).await?;
         sqlx::query("DELETE FROM desired_lrps WHERE process_guid = ?")
             .bind(process_guid)
             .execute(&mut *tx)
@@ -213,12 +215,7 @@ impl Store for SqliteStore {
     }
 
     async fn desired_lrp(&self, process_guid: &str) -> Result<DesiredLrp, Error> {
-        let row = sqlx::query("SELECT data FROM desired_lrps WHERE process_guid = ?")
-            .bind(process_guid)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| Error::not_found("desired LRP", process_guid))?;
-        decode(&row)
+        load_desired(&self.pool, process_guid).await
     }
 
     // ----- actual LRPs -----
@@ -378,29 +375,6 @@ impl Store for SqliteStore {
         } else if after != before {
             save_task(&mut tx, &after).await?;
         }
-        tx.commit().await?;
-        Ok((before, after))
-    }
-
-    async fn reject_task(
-        &self,
-        task_guid: &str,
-        reason: &str,
-        now: Nanos,
-    ) -> Result<(Task, Task), Error> {
-        let mut tx = self.write().await?;
-        let before = load_task(&mut tx, task_guid).await?;
-        if before.state != TaskState::Pending {
-            return Err(crate::models::InvalidTransition::new(before.state, "reject").into());
-        }
-        let mut counted = before.clone();
-        counted.rejection_count += 1;
-        counted.rejection_reason = reason.to_owned();
-        let event = TaskEvent::Fail {
-            failure_reason: reason.to_owned(),
-        };
-        let after = transition_task(&counted, &event, now)?;
-        save_task(&mut tx, &after).await?;
         tx.commit().await?;
         Ok((before, after))
     }

@@ -132,7 +132,16 @@ async fn task_writes_and_rejection(store: &dyn Store) {
         Err(Error::Conflict { .. })
     ));
 
-    let (before, after) = store.reject_task("t", "cell full", 2).await.unwrap();
+    let (before, after) = store
+        .change_task(
+            "t",
+            &TaskEvent::Reject {
+                reason: "cell full".into(),
+            },
+            2,
+        )
+        .await
+        .unwrap();
     assert_eq!(before, task);
     assert_eq!((after.state, after.failed), (TaskState::Completed, true));
     assert_eq!(
@@ -140,7 +149,15 @@ async fn task_writes_and_rejection(store: &dyn Store) {
         (1, "cell full")
     );
     assert!(matches!(
-        store.reject_task("t", "again", 3).await,
+        store
+            .change_task(
+                "t",
+                &TaskEvent::Reject {
+                    reason: "again".into(),
+                },
+                3
+            )
+            .await,
         Err(Error::InvalidTransition { .. })
     ));
 
