@@ -58,6 +58,7 @@ INGOT_SETTINGS_ENV = (
     "INGOT_REP_ADDR",
     "INGOT_REP_URL",
     "INGOT_ROUTER_ADDR",
+    "INGOT_LOG_CACHE_ADDR",
     "INGOT_UAA_CLIENT_ID",
     "INGOT_UAA_CLIENT_SECRET",
 )
@@ -113,7 +114,7 @@ def _answers(url: str) -> bool:
 
 
 def start_ingot(data_dir: Path, api_addr="127.0.0.1:0", uaa_addr="127.0.0.1:0", bbs_addr="127.0.0.1:0",
-                router_addr="127.0.0.1:0", extra_args=()) -> Ingot:
+                router_addr="127.0.0.1:0", log_cache_addr="127.0.0.1:0", extra_args=()) -> Ingot:
     env = {k: v for k, v in os.environ.items() if k not in INGOT_SETTINGS_ENV}
     command = [
         ingot_binary(), "up",
@@ -123,6 +124,7 @@ def start_ingot(data_dir: Path, api_addr="127.0.0.1:0", uaa_addr="127.0.0.1:0", 
         # Every listener on a free port, so several instances can run side by side.
         "--bbs-addr", bbs_addr,
         "--router-addr", router_addr,
+        "--log-cache-addr", log_cache_addr,
         *extra_args,
     ]
     process = subprocess.Popen(

@@ -10,14 +10,21 @@
 //! `http` (axum handlers, one file per resource; `http/error.rs` renders every error).
 #![forbid(unsafe_code)]
 
+mod bridge;
+mod archive;
+mod blobstore;
+mod diego;
 mod error;
 mod http;
+mod log_access;
 mod model;
 mod service;
+mod stager;
 mod store;
 
-use std::{sync::Arc, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
+use ingot_bbs::BbsApi;
 use ingot_core::{Clock, Database, DatabaseUrl, IdGen, Shutdown};
 use ingot_uaa::{TokenVerifier, UserDirectory};
 
@@ -48,6 +55,53 @@ pub struct CloudControllerConfig {
     pub uaa_url: String,
     /// Optional log-cache and doppler URLs for the root document (None until logging exists).
     pub log_cache_url: Option<String>,
+    /// How the Cloud Controller runs apps; see [`Settings`].
+    pub settings: Settings,
+}
+
+/// A built-in buildpack the Cloud Controller installs at start (CF's `install_buildpacks`).
+#[derive(Debug, Clone)]
+pub struct BuiltinBuildpack {
+    pub name: String,
+    /// The buildpack as a zip.
+    pub zip: Vec<u8>,
+}
+
+/// The Cloud Controller's settings for apps: domains, blobstore, internal URLs, buildpacks.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The default shared domain, seeded at start; default routes live on it.
+    pub apps_domain: String,
+    /// Base URL cells and the BBS use to reach the Cloud Controller's internal endpoints
+    /// (package and droplet downloads, droplet uploads, completion callbacks).
+    pub internal_url: String,
+    /// The key internal URLs are signed with; it must survive restarts so URLs handed to
+    /// Diego stay valid.
+    pub internal_secret: String,
+    /// The local blobstore: packages, droplets, buildpacks and the resource cache.
+    pub blobstore_dir: PathBuf,
+    /// Installed at start, in this order (the detection order).
+    pub builtin_buildpacks: Vec<BuiltinBuildpack>,
+    /// (name, description) of each stack the cells offer.
+    pub stacks: Vec<(String, String)>,
+}
+
+impl Settings {
+    /// Settings for a Cloud Controller whose API is at `external_url` and which keeps blobs
+    /// under `blobstore_dir`; no built-in buildpacks.
+    pub fn new(external_url: &str, internal_secret: &str, blobstore_dir: PathBuf) -> Self {
+        Self {
+            apps_domain: "apps.localhost".into(),
+            internal_url: external_url.trim_end_matches('/').to_owned(),
+            internal_secret: internal_secret.to_owned(),
+            blobstore_dir,
+            builtin_buildpacks: Vec::new(),
+            stacks: vec![(
+                "cflinuxfs4".into(),
+                "Cloud Foundry Linux-based filesystem (the cell's host file system)".into(),
+            )],
+        }
+    }
 }
 
 /// What the Cloud Controller needs from the rest of Ingot.
@@ -56,6 +110,10 @@ pub struct CloudControllerDeps {
     pub users: Arc<dyn UserDirectory>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
+    /// Diego's BBS: apps run as its LRPs and stage as its tasks.
+    pub bbs: Arc<dyn BbsApi>,
+    /// Where the Cloud Controller writes app log lines (staging progress, API actions).
+    pub logs: Arc<dyn ingot_logging::EnvelopeSink>,
 }
 
 /// A running Cloud Controller. Cheap to clone.
@@ -91,12 +149,19 @@ impl CloudController {
             .await?;
         let service = Service::new(
             store,
-            deps.users,
-            deps.verifier,
-            deps.clock,
-            deps.ids,
+            service::Deps {
+                directory: deps.users,
+                verifier: deps.verifier,
+                clock: deps.clock,
+                ids: deps.ids,
+                bbs: deps.bbs,
+                logs: deps.logs,
+            },
+            config.settings,
             quota.guid,
         );
+        service.seed_builtin_buildpacks().await?;
+        service.seed_default_domain().await?;
         let resumed = service.resume_jobs().await?;
         if resumed > 0 {
             tracing::info!(resumed, "resumed unfinished jobs");
@@ -109,7 +174,15 @@ impl CloudController {
         });
         let stop = shutdown.child_token();
         tokio::spawn(job_worker(state.clone(), stop.clone()));
+        bridge::spawn(&state, &stop);
         Ok(CloudController { state, stop })
+    }
+
+    /// The check log-cache runs before serving an app's logs.
+    pub fn log_access(&self) -> Arc<dyn ingot_logging::LogAccess> {
+        Arc::new(log_access::AppLogAccess {
+            state: self.state.clone(),
+        })
     }
 
     /// The whole Cloud Controller HTTP API, state baked in.
@@ -132,6 +205,9 @@ async fn job_worker(state: http::AppState, stop: Shutdown) {
             () = tokio::time::sleep(JOB_SWEEP_INTERVAL) => {
                 if let Err(e) = state.service.resume_jobs().await {
                     tracing::warn!(error = %e, "job sweep failed");
+                }
+                if let Err(e) = state.service.expire_builds().await {
+                    tracing::warn!(error = %e, "staging timeout sweep failed");
                 }
             }
         }

@@ -46,7 +46,14 @@ async fn start(data_dir: &std::path::Path, http: &reqwest::Client) -> (Instance,
             &format!("127.0.0.1:{uaa_port}"),
         ])
         // The other listeners on free ports too, so nothing else on this machine interferes.
-        .args(["--bbs-addr", "127.0.0.1:0", "--router-addr", "127.0.0.1:0"])
+        .args([
+            "--bbs-addr",
+            "127.0.0.1:0",
+            "--router-addr",
+            "127.0.0.1:0",
+            "--log-cache-addr",
+            "127.0.0.1:0",
+        ])
         .env("INGOT_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -81,10 +81,17 @@ pub struct Config {
     pub rep_url: Option<String>,
     /// HTTP router listen address: apps are reached here by their route's Host.
     pub router_addr: SocketAddr,
+    /// log-cache's HTTP API (`cf logs`), served by `ingot up`.
+    pub log_cache_addr: SocketAddr,
     /// The BBS database (default: SQLite file `bbs.db` in the data dir).
     pub bbs_database: DatabaseUrl,
     /// The local cell: its id, zone, stacks and capacity.
     pub cell: CellSettings,
+    /// The default shared domain for app routes (`<app>.<apps_domain>`).
+    pub apps_domain: String,
+    /// The `ingot` binary cells mount into containers as the lifecycle (builder and
+    /// launcher); default: the running binary. Set by tests that run Ingot in-process.
+    pub lifecycle_binary: Option<PathBuf>,
     /// Lifetime of access tokens issued to users and clients.
     pub access_token_validity: Duration,
     /// Lifetime of refresh tokens.
@@ -141,6 +148,8 @@ pub struct ConfigFile {
     pub rep_addr: Option<SocketAddr>,
     pub rep_url: Option<String>,
     pub router_addr: Option<SocketAddr>,
+    pub log_cache_addr: Option<SocketAddr>,
+    pub apps_domain: Option<String>,
     pub cell_id: Option<String>,
     pub cell_zone: Option<String>,
     pub cell_stacks: Option<Vec<String>>,
@@ -176,6 +185,7 @@ pub struct Overrides {
     pub rep_addr: Option<SocketAddr>,
     pub rep_url: Option<String>,
     pub router_addr: Option<SocketAddr>,
+    pub log_cache_addr: Option<SocketAddr>,
 }
 
 pub const DEFAULT_API_ADDR: &str = "127.0.0.1:9022";
@@ -183,6 +193,9 @@ pub const DEFAULT_UAA_ADDR: &str = "127.0.0.1:9023";
 pub const DEFAULT_BBS_ADDR: &str = "127.0.0.1:8889";
 pub const DEFAULT_REP_ADDR: &str = "127.0.0.1:1800";
 pub const DEFAULT_ROUTER_ADDR: &str = "127.0.0.1:8080";
+pub const DEFAULT_LOG_CACHE_ADDR: &str = "127.0.0.1:9024";
+/// Names under `.localhost` resolve to loopback (RFC 6761), so app routes work without DNS.
+pub const DEFAULT_APPS_DOMAIN: &str = "apps.localhost";
 /// The stack name Cloud Foundry apps, manifests and test suites ask for.
 pub const DEFAULT_STACK: &str = "cflinuxfs4";
 /// cf-deployment's validities for the `cf` client.
@@ -240,7 +253,15 @@ impl Config {
                 .router_addr
                 .or(file.router_addr)
                 .unwrap_or_else(|| parse_addr(DEFAULT_ROUTER_ADDR)),
+            log_cache_addr: flags
+                .log_cache_addr
+                .or(file.log_cache_addr)
+                .unwrap_or_else(|| parse_addr(DEFAULT_LOG_CACHE_ADDR)),
             cell,
+            apps_domain: file
+                .apps_domain
+                .unwrap_or_else(|| DEFAULT_APPS_DOMAIN.into()),
+            lifecycle_binary: None,
             api_addr: flags
                 .api_addr
                 .or(file.api_addr)
@@ -281,6 +302,7 @@ impl Config {
             bbs_addr: Some(parse_addr("127.0.0.1:0")),
             rep_addr: Some(parse_addr("127.0.0.1:0")),
             router_addr: Some(parse_addr("127.0.0.1:0")),
+            log_cache_addr: Some(parse_addr("127.0.0.1:0")),
             ..Overrides::default()
         };
         Self::resolve(ConfigFile::default(), flags, &NoEnv).expect("defaults always resolve")

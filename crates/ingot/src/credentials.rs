@@ -35,16 +35,7 @@ impl AdminCredentials {
             Ok(_) => Self::read(data_dir),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let credentials = Self::generate();
-                std::fs::create_dir_all(data_dir)
-                    .with_context(|| format!("creating data directory {}", data_dir.display()))?;
-                let mut file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(&path)
-                    .with_context(|| format!("creating {}", path.display()))?;
-                file.write_all(serde_json::to_string_pretty(&credentials)?.as_bytes())?;
-                file.sync_all()?;
+                write_private(&path, &serde_json::to_string_pretty(&credentials)?)?;
                 Ok(credentials)
             }
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
@@ -68,6 +59,44 @@ impl AdminCredentials {
             admin_client_secret: random_secret(),
         }
     }
+}
+
+/// The Cloud Controller's key for signing the internal URLs it hands to Diego (downloads,
+/// uploads, callbacks): generated on first start and kept, so URLs survive a restart.
+pub fn internal_secret(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join(INTERNAL_SECRET_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(secret) if !secret.trim().is_empty() => Ok(secret.trim().to_owned()),
+        Ok(_) => anyhow::bail!(
+            "{} is empty; remove it to generate a new one",
+            path.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secret = random_secret();
+            write_private(&path, &secret)?;
+            Ok(secret)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+pub const INTERNAL_SECRET_FILE: &str = "cc-internal-secret";
+
+/// Creates `path` readable by the owner only; fails if it exists.
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating data directory {}", dir.display()))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
 }
 
 fn random_secret() -> String {

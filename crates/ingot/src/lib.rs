@@ -5,9 +5,14 @@
 //! opens each component with its dependencies, and runs them as one ordered group.
 #![forbid(unsafe_code)]
 
+/// The built-in buildpacks, zipped into the binary by build.rs, in detection order.
+mod buildpacks {
+    include!(concat!(env!("OUT_DIR"), "/buildpacks.rs"));
+}
 pub mod config;
 pub mod credentials;
 mod group;
+mod logs;
 pub mod up;
 
 pub use config::Config;

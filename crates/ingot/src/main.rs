@@ -32,6 +32,11 @@ enum Command {
     Cell(ComponentArgs),
     /// Run only the HTTP router and route emitter, following the BBS given by --bbs-url.
     Router(ComponentArgs),
+    /// Run a program that belongs inside an app container: the buildpack builder or launcher.
+    Lifecycle {
+        #[command(subcommand)]
+        command: ingot_lifecycle::LifecycleCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -71,6 +76,9 @@ struct ComponentArgs {
     /// Address the HTTP router listens on (port 0 picks a free port).
     #[arg(long, env = "INGOT_ROUTER_ADDR")]
     router_addr: Option<std::net::SocketAddr>,
+    /// Address log-cache's HTTP API listens on (port 0 picks a free port).
+    #[arg(long, env = "INGOT_LOG_CACHE_ADDR")]
+    log_cache_addr: Option<std::net::SocketAddr>,
     /// UAA client `ingot cc` uses for user lookups (needs scim.read).
     #[arg(long, env = "INGOT_UAA_CLIENT_ID")]
     uaa_client_id: Option<String>,
@@ -98,12 +106,13 @@ impl ComponentArgs {
             rep_addr: self.rep_addr,
             rep_url: self.rep_url,
             router_addr: self.router_addr,
+            log_cache_addr: self.log_cache_addr,
         };
         Config::resolve(file, overrides, &ingot::config::ProcessEnv)
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -121,8 +130,9 @@ fn main() -> anyhow::Result<()> {
     let (args, role) = match cli.command {
         Command::Version => {
             println!("ingot {}", env!("CARGO_PKG_VERSION"));
-            return Ok(());
+            return Ok(std::process::ExitCode::SUCCESS);
         }
+        Command::Lifecycle { command } => return Ok(ingot_lifecycle::run(command)),
         Command::Up(args) => (args, Role::All),
         Command::Uaa(args) => (args, Role::Uaa),
         Command::Cc(args) => (args, Role::CloudController),
@@ -130,5 +140,6 @@ fn main() -> anyhow::Result<()> {
         Command::Cell(args) => (args, Role::Cell),
         Command::Router(args) => (args, Role::Router),
     };
-    runtime.block_on(ingot::up::run(args.load()?, role))
+    runtime.block_on(ingot::up::run(args.load()?, role))?;
+    Ok(std::process::ExitCode::SUCCESS)
 }

@@ -10,8 +10,10 @@ use ingot_bbs::{Bbs, BbsApi, BbsClient, BbsConfig, BbsDeps, RepClientFactory};
 use ingot_capi::{CloudController, CloudControllerConfig, CloudControllerDeps};
 use ingot_core::{Clock, IdGen, Shutdown, SystemClock, UuidIds};
 use ingot_garden::{ProcessConfig, ProcessGarden};
+use ingot_logging::{LogCache, LogCacheConfig};
 use ingot_rep::{
-    Cell, CellCapacity, CellConfig, CellDeps, HttpRepClients, LocalRepClients, TracingLogSink,
+    Cell, CellCapacity, CellConfig, CellDeps, HttpRepClients, LocalRepClients, LogSink,
+    TracingLogSink,
 };
 use ingot_router::{EmitterConfig, LoadBalancing, RouteEmitter, RouteTable, Router, RouterConfig};
 use ingot_uaa::{AdminBootstrap, Uaa, UaaClient, UaaConfig, UserDirectory};
@@ -44,6 +46,7 @@ pub struct Endpoints {
     pub bbs_url: Option<String>,
     pub rep_url: Option<String>,
     pub router_url: Option<String>,
+    pub log_cache_url: Option<String>,
 }
 
 /// A running Ingot process.
@@ -105,6 +108,23 @@ impl Ingot {
             Role::Bbs | Role::Cell | Role::Router => (None, None, None),
         };
 
+        // log-cache: in `ingot up` the cell and the Cloud Controller write every app's logs into
+        // this one cache, which the cf CLI reads over log-cache's HTTP API.
+        let log_cache = (role == Role::All)
+            .then(|| LogCache::new(LogCacheConfig::default(), clock.clone()));
+        let log_cache_listener = match log_cache {
+            Some(_) => Some(bind(config.log_cache_addr, "log-cache").await?),
+            None => None,
+        };
+        let log_cache_url = log_cache_listener
+            .as_ref()
+            .map(|listener| external_url(None, listener))
+            .transpose()?;
+        let cell_logs: Arc<dyn LogSink> = match &log_cache {
+            Some(cache) => Arc::new(crate::logs::CellLogs(cache.clone())),
+            None => Arc::new(TracingLogSink),
+        };
+
         // The Cloud Controller verifies tokens and looks users up in-process when the UAA runs
         // here, and over the UAA's HTTP API when it runs elsewhere: same code, two wirings.
         let uaa_access = match (role, &uaa) {
@@ -127,42 +147,13 @@ impl Ingot {
             }
             _ => None,
         };
-        let (cc, api_url) = match uaa_access {
-            Some((verifier, users)) => {
-                let listener = bind(config.api_addr, "Cloud Controller").await?;
-                let api_url = external_url(config.api_url.as_deref(), &listener)?;
-                tracing::info!(database = ?config.cc_database, "starting Cloud Controller");
-                let cc = CloudController::start(
-                    CloudControllerConfig {
-                        database: config.cc_database.clone(),
-                        external_url: api_url.clone(),
-                        uaa_url: uaa_url.clone().unwrap_or_default(),
-                        log_cache_url: None,
-                    },
-                    CloudControllerDeps {
-                        verifier,
-                        users,
-                        clock: clock.clone(),
-                        ids: ids.clone(),
-                    },
-                    shutdown.clone(),
-                )
-                .await
-                .context("starting Cloud Controller")?;
-                group.spawn(
-                    "cloud_controller",
-                    serve(listener, cc.router(), shutdown.clone()),
-                );
-                (Some(cc), Some(api_url))
-            }
-            None => (None, None),
-        };
 
         // Diego: in `ingot up` the BBS reaches the cell in-process through a registry the cell
         // joins; apart, they reach each other over their HTTP APIs.
         let mut diego = Diego {
             clock,
             ids,
+            cell_logs,
             group: &mut group,
             shutdown: shutdown.clone(),
         };
@@ -207,6 +198,64 @@ impl Ingot {
             Role::Uaa | Role::CloudController => (None, None, None, None),
         };
 
+        // The Cloud Controller runs apps on Diego: the BBS in this process, or at --bbs-url.
+        let cc_bbs: Option<Arc<dyn BbsApi>> = match (role, &bbs) {
+            (Role::All, Some(bbs)) => Some(Arc::new(bbs.clone())),
+            (Role::CloudController, _) => {
+                let url = config
+                    .bbs_url
+                    .clone()
+                    .context("`ingot cc` needs the BBS's URL: set --bbs-url or INGOT_BBS_URL")?;
+                Some(Arc::new(
+                    BbsClient::new(&url).with_context(|| format!("a BBS client for {url}"))?,
+                ))
+            }
+            _ => None,
+        };
+        let (cc, api_url) = match (uaa_access, cc_bbs) {
+            (Some((verifier, users)), Some(cc_bbs)) => {
+                let listener = bind(config.api_addr, "Cloud Controller").await?;
+                let api_url = external_url(config.api_url.as_deref(), &listener)?;
+                tracing::info!(database = ?config.cc_database, "starting Cloud Controller");
+                let cc = CloudController::start(
+                    CloudControllerConfig {
+                        database: config.cc_database.clone(),
+                        external_url: api_url.clone(),
+                        uaa_url: uaa_url.clone().unwrap_or_default(),
+                        log_cache_url: log_cache_url.clone(),
+                        settings: cc_settings(&config, &api_url)?,
+                    },
+                    CloudControllerDeps {
+                        verifier,
+                        users,
+                        clock: diego.clock.clone(),
+                        ids: diego.ids.clone(),
+                        bbs: cc_bbs,
+                        logs: match &log_cache {
+                            Some(cache) => Arc::new(cache.clone()),
+                            None => Arc::new(crate::logs::TracingEnvelopes),
+                        },
+                    },
+                    shutdown.clone(),
+                )
+                .await
+                .context("starting Cloud Controller")?;
+                diego.group.spawn(
+                    "cloud_controller",
+                    serve(listener, cc.router(), shutdown.clone()),
+                );
+                (Some(cc), Some(api_url))
+            }
+            _ => (None, None),
+        };
+
+        if let (Some(cache), Some(listener), Some(cc)) = (log_cache, log_cache_listener, &cc) {
+            let router = ingot_logging::router(cache, cc.log_access());
+            diego
+                .group
+                .spawn("log_cache", serve(listener, router, shutdown.clone()));
+        }
+
         // The router follows the BBS: in-process in `ingot up`, over HTTP on its own.
         let routed_bbs: Option<Arc<dyn BbsApi>> = match (role, &bbs, &bbs_url) {
             (Role::All, Some(bbs), _) => Some(Arc::new(bbs.clone())),
@@ -227,6 +276,7 @@ impl Ingot {
                 bbs_url,
                 rep_url,
                 router_url,
+                log_cache_url,
             },
             credentials,
             shutdown,
@@ -308,6 +358,9 @@ fn print_banner(ingot: &Ingot, data_dir: &std::path::Path) {
     if let Some(rep) = &endpoints.rep_url {
         println!("  rep endpoint:   {rep}");
     }
+    if let Some(log_cache) = &endpoints.log_cache_url {
+        println!("  log-cache:      {log_cache}");
+    }
     if let Some(router) = &endpoints.router_url {
         println!(
             "  router:         {router}  (apps by Host header, e.g. curl -H 'Host: APP.DOMAIN' {router}/)"
@@ -339,6 +392,7 @@ fn print_banner(ingot: &Ingot, data_dir: &std::path::Path) {
 struct Diego<'a> {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
+    cell_logs: Arc<dyn LogSink>,
     group: &'a mut Group,
     shutdown: Shutdown,
 }
@@ -426,13 +480,14 @@ impl Diego<'_> {
                     containers: u32::try_from(settings.max_containers).unwrap_or(u32::MAX),
                 },
                 download_cache_dir: Some(config.data_dir.join("download-cache")),
+                lifecycle_dir: Some(lifecycle_dir(config)?),
                 rep_url: rep_url.unwrap_or_default(),
                 ..CellConfig::new(settings.cell_id.clone())
             },
             CellDeps {
                 bbs,
                 garden: Arc::new(garden),
-                logs: Arc::new(TracingLogSink),
+                logs: self.cell_logs.clone(),
                 clock: self.clock.clone(),
                 ids: self.ids.clone(),
                 local_reps,
@@ -488,4 +543,37 @@ async fn serve(
     ingot_core::serve(listener, router, shutdown)
         .await
         .map_err(Into::into)
+}
+
+/// How the Cloud Controller runs apps: blobs under the data dir, internal URLs signed with a
+/// key kept there.
+fn cc_settings(config: &Config, api_url: &str) -> anyhow::Result<ingot_capi::Settings> {
+    let secret = crate::credentials::internal_secret(&config.data_dir)?;
+    let mut settings =
+        ingot_capi::Settings::new(api_url, &secret, config.data_dir.join("blobstore"));
+    settings.apps_domain = config.apps_domain.clone();
+    settings.builtin_buildpacks = crate::buildpacks::BUILTIN_BUILDPACKS
+        .iter()
+        .map(|(name, zip)| ingot_capi::BuiltinBuildpack {
+            name: (*name).to_owned(),
+            zip: zip.to_vec(),
+        })
+        .collect();
+    Ok(settings)
+}
+
+/// A directory holding the lifecycle the cell mounts into containers: a link named `ingot` to
+/// this binary (or the configured one), so builder and launcher match the running cell.
+fn lifecycle_dir(config: &Config) -> anyhow::Result<std::path::PathBuf> {
+    let binary = match &config.lifecycle_binary {
+        Some(path) => path.clone(),
+        None => std::env::current_exe().context("locating the ingot binary")?,
+    };
+    let dir = config.data_dir.join("lifecycle");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let link = dir.join("ingot");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&binary, &link)
+        .with_context(|| format!("linking {} to {}", link.display(), binary.display()))?;
+    Ok(dir)
 }

@@ -70,7 +70,14 @@ pub struct CellConfig {
     /// Where downloads with a cache key are kept; `None` keeps them in a directory under the
     /// system's temporary directory named after the cell.
     pub download_cache_dir: Option<PathBuf>,
+    /// A host directory holding the lifecycle (the `ingot` binary), mounted read-only at
+    /// [`LIFECYCLE_MOUNT`] in every container so staging and app start run the cell's own
+    /// builder and launcher.
+    pub lifecycle_dir: Option<PathBuf>,
 }
+
+/// Where containers find the lifecycle.
+pub const LIFECYCLE_MOUNT: &str = "/tmp/lifecycle";
 
 impl CellConfig {
     pub fn new(cell_id: impl Into<String>) -> Self {
@@ -90,6 +97,7 @@ impl CellConfig {
             health: HealthCheckConfig::default(),
             host_ip: "127.0.0.1".into(),
             download_cache_dir: None,
+            lifecycle_dir: None,
         }
     }
 

@@ -54,6 +54,18 @@ pub fn v3_error_json(e: &Error) -> serde_json::Value {
     json!({"code": code, "title": title, "detail": detail(e)})
 }
 
+/// A failed job carries the same code, title and detail a response would.
+impl From<&Error> for crate::model::job::JobError {
+    fn from(e: &Error) -> Self {
+        let (_, code, title) = classify(e);
+        Self {
+            code,
+            title: title.to_owned(),
+            detail: detail(e),
+        }
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, _, _) = classify(&self);

@@ -1,17 +1,30 @@
 //! The Cloud Controller HTTP API: axum routes, one file per resource. Handlers decode the
 //! request, call the service and present the result; they hold no rules of their own.
 
+mod apps;
 mod audit_events;
+mod buildpacks;
+mod builds;
+mod domains;
 pub mod error;
 mod extract;
+mod environment;
 mod feature_flags;
+mod internal;
 mod jobs;
+mod manifests;
+mod multipart;
 mod organizations;
+mod packages;
 mod placeholders;
+mod processes;
 mod quotas;
 mod roles;
+mod routes;
 mod root;
 mod spaces;
+mod stats;
+mod tasks;
 mod users;
 mod v2;
 
@@ -127,15 +140,27 @@ pub fn router(state: AppState) -> Router {
         .route("/v3/", get(root::v3_root))
         .route("/v3/info", get(root::v3_info))
         .route("/v2/info", get(root::v2_info))
+        .merge(apps::routes())
+        .merge(environment::routes())
+        .merge(processes::routes())
+        .merge(manifests::routes())
         .merge(organizations::routes())
         .merge(spaces::routes())
+        .merge(stats::routes())
+        .merge(tasks::routes())
         .merge(users::routes())
         .merge(roles::routes())
+        .merge(domains::routes())
+        .merge(routes::routes())
         .merge(feature_flags::routes())
         .merge(audit_events::routes())
         .merge(jobs::routes())
         .merge(quotas::routes())
         .merge(placeholders::routes())
+        .merge(packages::routes())
+        .merge(builds::routes())
+        .merge(buildpacks::routes())
+        .merge(internal::routes())
         .merge(v2::routes())
         .fallback(unknown_request)
         .method_not_allowed_fallback(unknown_request)

@@ -1,6 +1,6 @@
-//! Endpoints the cf CLI calls for resources Ingot does not have yet (domains, isolation
-//! segments, apps, service instances, security groups). They authenticate, check visibility
-//! of the parent, and answer with an empty list or a null relationship in the real shape.
+//! Endpoints the cf CLI calls for resources Ingot does not have yet (isolation segments,
+//! service instances, security groups). They authenticate, check visibility of the
+//! parent, and answer with an empty list or a null relationship in the real shape.
 
 use axum::{
     Json, Router,
@@ -18,19 +18,10 @@ use crate::{
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
-            "/v3/organizations/{guid}/domains",
-            get(organization_domains),
-        )
-        .route(
-            "/v3/organizations/{guid}/domains/default",
-            get(default_domain),
-        )
-        .route(
             "/v3/organizations/{guid}/relationships/default_isolation_segment",
             get(default_isolation_segment),
         )
         .route("/v3/isolation_segments", get(isolation_segments))
-        .route("/v3/apps", get(apps))
         .route("/v3/service_instances", get(service_instances))
         .route(
             "/v3/spaces/{guid}/relationships/isolation_segment",
@@ -74,30 +65,6 @@ fn empty(
     )))
 }
 
-async fn organization_domains(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-    Path(guid): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, Error> {
-    state.service.organization(&actor, &guid).await?;
-    empty(
-        &state,
-        &format!("/v3/organizations/{guid}/domains"),
-        query.as_deref(),
-        &spec(&["names", "guids", "organization_guids"]),
-    )
-}
-
-async fn default_domain(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-    Path(guid): Path<String>,
-) -> Result<Json<Value>, Error> {
-    state.service.organization(&actor, &guid).await?;
-    Err(Error::NotFound("Domain"))
-}
-
 async fn default_isolation_segment(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -121,27 +88,6 @@ async fn isolation_segments(
         "/v3/isolation_segments",
         query.as_deref(),
         &spec(&["names", "guids", "organization_guids"]),
-    )
-}
-
-async fn apps(
-    State(state): State<AppState>,
-    Auth(_actor): Auth,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, Error> {
-    empty(
-        &state,
-        "/v3/apps",
-        query.as_deref(),
-        &spec(&[
-            "names",
-            "guids",
-            "space_guids",
-            "organization_guids",
-            "stacks",
-            "lifecycle_type",
-            "include",
-        ]),
     )
 }
 

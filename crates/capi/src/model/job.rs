@@ -32,6 +32,18 @@ pub enum JobOperation {
     SpaceDelete,
     RoleDelete,
     UserDelete,
+    DomainDelete,
+    RouteDelete,
+    /// `cf delete-orphaned-routes`: the space's routes without destinations.
+    SpaceUnmappedRoutesDelete,
+    AppDelete,
+    /// Runs inline with the request; the manifest is not stored, so a job a crash left
+    /// PROCESSING can only be failed.
+    ManifestApply,
+    DropletDelete,
+    BuildpackDelete,
+    /// Done inline before the job is stored; running it only marks it COMPLETE.
+    BuildpackUpload,
 }
 
 impl JobOperation {
@@ -41,6 +53,14 @@ impl JobOperation {
             JobOperation::SpaceDelete => "space.delete",
             JobOperation::RoleDelete => "role.delete",
             JobOperation::UserDelete => "user.delete",
+            JobOperation::DomainDelete => "domain.delete",
+            JobOperation::RouteDelete => "route.delete",
+            JobOperation::SpaceUnmappedRoutesDelete => "space.delete_unmapped_routes",
+            JobOperation::AppDelete => "app.delete",
+            JobOperation::ManifestApply => "space.apply_manifest",
+            JobOperation::DropletDelete => "droplet.delete",
+            JobOperation::BuildpackDelete => "buildpack.delete",
+            JobOperation::BuildpackUpload => "buildpack.upload",
         }
     }
 
@@ -50,6 +70,14 @@ impl JobOperation {
             JobOperation::SpaceDelete,
             JobOperation::RoleDelete,
             JobOperation::UserDelete,
+            JobOperation::DomainDelete,
+            JobOperation::RouteDelete,
+            JobOperation::SpaceUnmappedRoutesDelete,
+            JobOperation::AppDelete,
+            JobOperation::ManifestApply,
+            JobOperation::DropletDelete,
+            JobOperation::BuildpackDelete,
+            JobOperation::BuildpackUpload,
         ]
         .into_iter()
         .find(|op| op.as_str() == s)
@@ -91,6 +119,11 @@ mod tests {
             JobOperation::SpaceDelete,
             JobOperation::RoleDelete,
             JobOperation::UserDelete,
+            JobOperation::DomainDelete,
+            JobOperation::RouteDelete,
+            JobOperation::SpaceUnmappedRoutesDelete,
+            JobOperation::AppDelete,
+            JobOperation::ManifestApply,
         ] {
             assert_eq!(JobOperation::parse(op.as_str()), Some(op));
         }

@@ -1,27 +1,45 @@
 //! Pure Cloud Controller types and rules: no I/O, so every rule here is cheap to test.
 
+pub mod app;
+pub mod app_rules;
 pub mod audit_event;
+pub mod bits;
+pub mod bits_rules;
+pub mod environment;
 pub mod feature_flag;
 pub mod job;
 pub mod label_selector;
+pub mod manifest;
 pub mod metadata;
 pub mod organization;
 pub mod permissions;
 pub mod query;
 pub mod quota;
 pub mod role;
+pub mod route;
 pub mod space;
+pub mod task;
 pub mod user;
 pub mod validation;
 
+pub use app::{
+    App, AppState, EnvironmentVariableGroup, HealthCheck, HealthCheckType, Lifecycle,
+    LifecycleType, Process,
+};
 pub use audit_event::{AuditActor, AuditEvent, AuditTarget};
+pub use bits::{
+    Build, BuildState, Buildpack, BuildpackState, Droplet, DropletBuildpack, DropletState, Package,
+    PackageState, PackageType, Stack,
+};
 pub use feature_flag::FeatureFlag;
 pub use job::{Job, JobOperation, JobState};
 pub use metadata::{Metadata, MetadataPatch};
 pub use organization::Organization;
 pub use quota::OrganizationQuota;
 pub use role::{Role, RoleType};
+pub use route::{Domain, Route, RouteMapping};
 pub use space::Space;
+pub use task::{Task, TaskState};
 pub use user::User;
 
 use chrono::{DateTime, Utc};
@@ -35,6 +53,11 @@ pub trait Listable {
     fn created_at(&self) -> DateTime<Utc>;
     fn updated_at(&self) -> DateTime<Utc>;
     fn labels(&self) -> Option<&std::collections::BTreeMap<String, String>> {
+        None
+    }
+
+    /// For resources ordered by `position` (buildpacks).
+    fn position(&self) -> Option<u32> {
         None
     }
 }

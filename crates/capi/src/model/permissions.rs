@@ -39,6 +39,14 @@ pub enum Action {
     AssignSpaceRole,
     RemoveSpaceRole,
     ReadSpaceUsers,
+    /// Create, change or delete routes of a space and map them to its apps.
+    ManageRoutes,
+    /// Create, change, share or delete an organization's private domains.
+    ManageDomains,
+    /// Create, configure or delete a space's apps (space developers).
+    ManageApps,
+    /// Start, stop, restart and scale a space's apps (space developers and supporters).
+    OperateApps,
 }
 
 impl Action {
@@ -62,6 +70,9 @@ impl Action {
                 | Action::AssignSpaceRole
                 | Action::RemoveSpaceRole
                 | Action::ReadSpaceUsers
+                | Action::ManageRoutes
+                | Action::ManageApps
+                | Action::OperateApps
         )
     }
 }
@@ -172,6 +183,17 @@ impl Permissions {
             Action::UpdateSpace | Action::AssignSpaceRole | Action::RemoveSpaceRole => {
                 self.is_org_manager(org) || space_manager
             }
+            // CC's "manage apps" roles.
+            Action::ManageRoutes => target.space_guid.is_some_and(|s| {
+                self.has_space_role(s, &[RoleType::SpaceDeveloper, RoleType::SpaceSupporter])
+            }),
+            Action::ManageDomains => self.is_org_manager(org),
+            Action::ManageApps => target
+                .space_guid
+                .is_some_and(|s| self.has_space_role(s, &[RoleType::SpaceDeveloper])),
+            Action::OperateApps => target.space_guid.is_some_and(|s| {
+                self.has_space_role(s, &[RoleType::SpaceDeveloper, RoleType::SpaceSupporter])
+            }),
             Action::DeleteOrganization => false,
             Action::ReadOrganization
             | Action::ReadSpace
@@ -183,6 +205,13 @@ impl Permissions {
         } else {
             Decision::Deny
         }
+    }
+
+    /// An app's environment holds secrets: only admins, read-only admins and the space's
+    /// developers may read it (CC's `read_env`).
+    pub fn can_read_app_env(&self, space: &str) -> bool {
+        matches!(self.global, GlobalAccess::Admin | GlobalAccess::AdminReadOnly)
+            || self.has_space_role(space, &[RoleType::SpaceDeveloper])
     }
 
     /// A role is visible with its organization (org roles) or its space (space roles).

@@ -245,6 +245,10 @@ impl ListParams {
                 items.sort_by(|a, b| {
                     let ord = match field.as_str() {
                         "name" => a.name().cmp(&b.name()).then_with(|| by_creation(a, b)),
+                        "position" => a
+                            .position()
+                            .cmp(&b.position())
+                            .then_with(|| by_creation(a, b)),
                         "updated_at" => a
                             .updated_at()
                             .cmp(&b.updated_at())

@@ -49,6 +49,11 @@ impl<'a> Fields<'a> {
         self.obj.get(key)
     }
 
+    /// The field as it came, marked known; for shapes the typed accessors do not cover.
+    pub fn raw(&mut self, key: &'static str) -> Option<&'a Value> {
+        self.get(key)
+    }
+
     pub fn has(&self, key: &str) -> bool {
         self.obj.contains_key(key)
     }
@@ -109,6 +114,29 @@ impl<'a> Fields<'a> {
             }
             Some(_) => {
                 self.error(format!("{} must be a boolean", humanize(key)));
+                None
+            }
+        }
+    }
+
+    /// A whole number (CC: "is not a number" / "must be an integer").
+    pub fn integer(&mut self, key: &'static str, required: bool) -> Option<i64> {
+        match self.get(key) {
+            Some(Value::Number(n)) => {
+                let int = n.as_i64();
+                if int.is_none() {
+                    self.error(format!("{} must be an integer", humanize(key)));
+                }
+                int
+            }
+            None | Some(Value::Null) => {
+                if required {
+                    self.error(format!("{} can't be blank", humanize(key)));
+                }
+                None
+            }
+            Some(_) => {
+                self.error(format!("{} is not a number", humanize(key)));
                 None
             }
         }

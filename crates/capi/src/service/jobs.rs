@@ -45,6 +45,22 @@ impl Service {
             JobOperation::SpaceDelete => self.store.delete_space(&job.resource_guid, done).await,
             JobOperation::RoleDelete => self.store.delete_role(&job.resource_guid, done).await,
             JobOperation::UserDelete => self.store.delete_user(&job.resource_guid, done).await,
+            JobOperation::DomainDelete => self.run_domain_delete(&job.resource_guid, done).await,
+            JobOperation::RouteDelete => self.run_route_delete(&job.resource_guid, done).await,
+            JobOperation::SpaceUnmappedRoutesDelete => {
+                self.run_unmapped_routes_delete(&job.resource_guid, done)
+                    .await
+            }
+            JobOperation::AppDelete => self.run_app_delete(&job.resource_guid, done).await,
+            JobOperation::DropletDelete => self.run_droplet_delete(&job.resource_guid, done).await,
+            JobOperation::BuildpackDelete => {
+                self.run_buildpack_delete(&job.resource_guid, done).await
+            }
+            JobOperation::BuildpackUpload => self.store.write_docs(&[], &[], Some(done)).await,
+            // Manifest jobs are stored finished; one left PROCESSING lost its manifest.
+            JobOperation::ManifestApply => Err(crate::store::StoreError::Database(
+                "an interrupted manifest cannot be applied again".into(),
+            )),
         };
         if let Err(e) = result {
             tracing::warn!(job = %job.guid, operation = job.operation.as_str(), error = %e, "job failed");

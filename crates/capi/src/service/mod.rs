@@ -1,13 +1,26 @@
 //! The Cloud Controller's workflows: authenticate, authorise, validate, then one store write.
 //! Handlers call only this; it calls only the store and the user directory.
 
+mod apps;
 mod audit_events;
+mod domains;
+mod environment;
 mod feature_flags;
+mod buildpacks;
+mod builds;
+mod droplets;
+pub(crate) mod internal;
+mod packages;
 mod jobs;
+mod manifests;
 mod organizations;
+mod processes;
 mod quotas;
 mod roles;
+mod routes;
 mod spaces;
+mod stats;
+mod tasks;
 mod users;
 
 use std::{
@@ -15,16 +28,27 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use tokio::sync::Notify;
+
 use chrono::{DateTime, Utc};
+use ingot_bbs::BbsApi;
+use ingot_logging::{Envelope, EnvelopeSink, LogType};
 use ingot_core::{Clock, IdGen};
 use ingot_uaa::{TokenError, TokenVerifier, UserDirectory};
 
 pub use organizations::{NewOrganization, OrganizationPatch};
+pub use apps::{AppPatch, LifecyclePatch, Located, NewApp};
+pub use processes::{ProcessPatch, ProcessView};
 pub use roles::{NewRole, RoleList, RoleUser};
+pub use buildpacks::BuildpackFields;
+pub use packages::{NewPackage, ResourceRef};
 pub use spaces::{NewSpace, SpacePatch};
+pub use tasks::{NewTask, TaskView, task_completed_path};
+pub use domains::NewDomain;
+pub use routes::{NewRoute, RouteList, RouteView};
 
 use crate::{
-    Error,
+    Error, Settings,
     model::{
         AuditActor, AuditEvent, AuditTarget, Organization, Space, User,
         permissions::{Decision, GlobalAccess, Permissions},
@@ -56,12 +80,30 @@ impl Actor {
     }
 }
 
+/// The Service's collaborators.
+pub struct Deps {
+    pub directory: Arc<dyn UserDirectory>,
+    pub verifier: TokenVerifier,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGen>,
+    pub bbs: Arc<dyn BbsApi>,
+    pub logs: Arc<dyn EnvelopeSink>,
+}
+
 pub struct Service {
     pub(crate) store: Arc<dyn Store>,
     directory: Arc<dyn UserDirectory>,
     verifier: TokenVerifier,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
+    pub(crate) bbs: Arc<dyn BbsApi>,
+    /// The apps' logs (log-cache): staging progress and API actions.
+    logs: Arc<dyn EnvelopeSink>,
+    pub(crate) settings: Settings,
+    /// Packages, droplets, buildpacks and the resource cache.
+    pub(crate) blobs: Arc<dyn crate::blobstore::Blobstore>,
+    /// Wakes nsync so a change of desired state reaches Diego now, not at the next bulk sync.
+    pub(crate) nsync: Arc<Notify>,
     pub(crate) default_quota_guid: String,
     /// Users already known to exist in the CCDB, so first-use creation costs one write ever.
     known_users: Mutex<HashSet<String>>,
@@ -79,18 +121,21 @@ pub(crate) fn require(decision: Decision, kind: &'static str) -> Result<(), Erro
 impl Service {
     pub fn new(
         store: Arc<dyn Store>,
-        directory: Arc<dyn UserDirectory>,
-        verifier: TokenVerifier,
-        clock: Arc<dyn Clock>,
-        ids: Arc<dyn IdGen>,
+        deps: Deps,
+        settings: Settings,
         default_quota_guid: String,
     ) -> Self {
         Self {
             store,
-            directory,
-            verifier,
-            clock,
-            ids,
+            directory: deps.directory,
+            verifier: deps.verifier,
+            clock: deps.clock,
+            ids: deps.ids,
+            bbs: deps.bbs,
+            logs: deps.logs,
+            blobs: Arc::new(crate::blobstore::LocalBlobstore::new(&settings.blobstore_dir)),
+            settings,
+            nsync: Arc::new(Notify::new()),
             default_quota_guid,
             known_users: Mutex::new(HashSet::new()),
         }
@@ -102,6 +147,24 @@ impl Service {
 
     pub(crate) fn new_guid(&self) -> String {
         self.ids.new_guid()
+    }
+
+    /// Asks nsync to converge Diego's LRPs with the desired state now.
+    pub(crate) fn nudge_nsync(&self) {
+        self.nsync.notify_one();
+    }
+
+    /// A line in an app's logs from the Cloud Controller (`API`) or on its behalf (`STG`).
+    pub(crate) fn emit_app_log(&self, app_guid: &str, source_type: &str, message: &str) {
+        let now = self.now().timestamp_nanos_opt().unwrap_or_default();
+        self.logs.ingest(Envelope::log(
+            app_guid,
+            "0",
+            source_type,
+            LogType::Out,
+            message,
+            now,
+        ));
     }
 
     /// Verifies the `Authorization` header, creates the caller's user record on first use and

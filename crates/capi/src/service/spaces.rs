@@ -31,7 +31,7 @@ pub struct SpaceList {
     pub organizations: Vec<Organization>,
 }
 
-fn target<'a>(space: &'a Space, org: &Organization) -> Target<'a> {
+pub(crate) fn target<'a>(space: &'a Space, org: &Organization) -> Target<'a> {
     Target {
         organization_guid: &space.organization_guid,
         space_guid: Some(&space.guid),

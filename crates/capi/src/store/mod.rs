@@ -2,11 +2,13 @@
 //! audit events that describe a change are written in the same transaction as the change.
 //! SQL lives only in the implementations; sqlx types never leave this module.
 
+pub mod docs;
 mod sql;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub use docs::{DocOp, Document, Filter, Table};
 pub use sql::{PostgresStore, SqliteStore};
 
 use crate::model::{
@@ -113,6 +115,19 @@ pub trait Store: Send + Sync + 'static {
     async fn unfinished_jobs(&self) -> StoreResult<Vec<Job>>;
     /// Marks a processing job FAILED with the error; finished jobs are left alone.
     async fn fail_job(&self, guid: &str, error: &JobError, at: DateTime<Utc>) -> StoreResult<()>;
+
+    /// The document with this guid in `table` (see [`docs`]).
+    async fn doc(&self, table: Table, guid: &str) -> StoreResult<Option<String>>;
+    /// The documents of `table` matching every filter, oldest first.
+    async fn docs(&self, table: Table, filters: &[Filter]) -> StoreResult<Vec<String>>;
+    /// Applies the writes and records the events in one transaction, and marks the job that
+    /// asked for them COMPLETE in it too.
+    async fn write_docs(
+        &self,
+        ops: &[DocOp],
+        events: &[AuditEvent],
+        done: Option<JobDone<'_>>,
+    ) -> StoreResult<()>;
 
     async fn close(&self);
 }

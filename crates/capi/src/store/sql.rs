@@ -12,7 +12,10 @@ use sqlx::{
     Transaction, Type,
 };
 
-use super::{JobDone, Store, StoreError, StoreResult};
+use super::{
+    JobDone, Store, StoreError, StoreResult,
+    docs::{DocOp, Filter, Row as DocRow, Table, check_column},
+};
 use crate::model::{
     AuditActor, AuditEvent, AuditTarget, FeatureFlag, Job, JobOperation, JobState, Metadata,
     Organization, OrganizationQuota, Role, RoleType, Space, User, job::JobError,
@@ -295,6 +298,82 @@ where
     /// A plain `BEGIN`: deferred on SQLite, READ COMMITTED on PostgreSQL. Every transaction here
     /// opens with a write statement, so SQLite takes its write lock at the first statement rather
     /// than upgrading from a read.
+    async fn write_doc(tx: &mut Transaction<'_, DB>, op: &DocOp) -> StoreResult<()> {
+        match op {
+            DocOp::Insert(row) => {
+                let columns = row.table.columns();
+                let names: Vec<&str> = ["guid", "doc", "created_at"]
+                    .into_iter()
+                    .chain(columns.iter().copied())
+                    .collect();
+                let marks: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "INSERT INTO {} ({}) VALUES ({})",
+                    row.table.name(),
+                    names.join(", "),
+                    marks.join(", ")
+                );
+                Self::bind_row(sqlx::query(&sql), row)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(unique(row.table.conflict()))?;
+            }
+            DocOp::Update(row) => {
+                let sets: Vec<String> = ["doc", "created_at"]
+                    .into_iter()
+                    .chain(row.table.columns().iter().copied())
+                    .enumerate()
+                    .map(|(i, name)| format!("{name} = ${}", i + 2))
+                    .collect();
+                let sql = format!(
+                    "UPDATE {} SET {} WHERE guid = $1",
+                    row.table.name(),
+                    sets.join(", ")
+                );
+                Self::bind_row(sqlx::query(&sql), row)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(unique(row.table.conflict()))?;
+            }
+            DocOp::Delete { table, guid } => {
+                let sql = format!("DELETE FROM {} WHERE guid = $1", table.name());
+                sqlx::query(&sql)
+                    .bind(guid.as_str())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db)?;
+            }
+            DocOp::DeleteWhere {
+                table,
+                column,
+                value,
+            } => {
+                check_column(*table, column)?;
+                let sql = format!("DELETE FROM {} WHERE {column} = $1", table.name());
+                sqlx::query(&sql)
+                    .bind(value.as_str())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Binds guid, doc, created_at and the key columns, in that order.
+    fn bind_row<'q>(
+        query: sqlx::query::Query<'q, DB, DB::Arguments<'q>>,
+        row: &'q DocRow,
+    ) -> sqlx::query::Query<'q, DB, DB::Arguments<'q>> {
+        let query = query
+            .bind(row.guid.as_str())
+            .bind(row.doc.as_str())
+            .bind(ts(row.created_at));
+        row.keys
+            .iter()
+            .fold(query, |query, key| query.bind(key.clone()))
+    }
+
     async fn begin(&self) -> StoreResult<Transaction<'static, DB>> {
         self.pool.begin().await.map_err(db)
     }
@@ -744,6 +823,56 @@ where
         .await
         .map_err(db)?;
         Ok(())
+    }
+
+    async fn doc(&self, table: Table, guid: &str) -> StoreResult<Option<String>> {
+        let sql = format!("SELECT doc FROM {} WHERE guid = $1", table.name());
+        self.one(&sql, guid, |row| Self::col(row, "doc")).await
+    }
+
+    async fn docs(&self, table: Table, filters: &[Filter]) -> StoreResult<Vec<String>> {
+        let mut sql = format!("SELECT doc FROM {} WHERE 1 = 1", table.name());
+        let mut binds: Vec<&str> = Vec::new();
+        for filter in filters {
+            check_column(table, filter.column())?;
+            match filter {
+                Filter::Null(column) => sql.push_str(&format!(" AND {column} IS NULL")),
+                Filter::In(_, values) if values.is_empty() => sql.push_str(" AND 1 = 0"),
+                Filter::In(column, values) => {
+                    let marks: Vec<String> = (0..values.len())
+                        .map(|i| format!("${}", binds.len() + i + 1))
+                        .collect();
+                    sql.push_str(&format!(" AND {column} IN ({})", marks.join(", ")));
+                    binds.extend(values.iter().map(String::as_str));
+                }
+            }
+        }
+        sql.push_str(" ORDER BY created_at, guid");
+        let mut query = sqlx::query(&sql);
+        for value in binds {
+            query = query.bind(value);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(|row| Self::col(row, "doc")).collect()
+    }
+
+    async fn write_docs(
+        &self,
+        ops: &[DocOp],
+        events: &[AuditEvent],
+        done: Option<JobDone<'_>>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for op in ops {
+            Self::write_doc(&mut tx, op).await?;
+        }
+        for event in events {
+            Self::insert_event(&mut tx, event).await?;
+        }
+        if let Some(done) = done {
+            Self::complete_job(&mut tx, done).await?;
+        }
+        tx.commit().await.map_err(db)
     }
 
     async fn close(&self) {

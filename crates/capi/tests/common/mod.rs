@@ -8,7 +8,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use ingot_capi::{CloudController, CloudControllerConfig, CloudControllerDeps};
+use ingot_capi::{CloudController, CloudControllerConfig, CloudControllerDeps, Settings};
 use ingot_core::{DatabaseUrl, Shutdown, SystemClock, UuidIds};
 use ingot_uaa::{Claims, DirectoryError, TokenVerifier, UaaUser, UserDirectory};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -198,6 +198,10 @@ pub struct TestCc {
     shutdown: Shutdown,
     server: tokio::task::JoinHandle<()>,
     pub backend: Backend,
+    /// Diego's BBS, in-process and without cells: LRPs and tasks are desired but never run.
+    pub bbs: ingot_bbs::Bbs,
+    /// The app log lines the Cloud Controller wrote.
+    pub logs: ingot_logging::LogCache,
 }
 
 impl TestCc {
@@ -216,18 +220,40 @@ impl TestCc {
         let verifier =
             TokenVerifier::from_pem_keys([("k1", keys().1.as_str())], ISSUER).expect("verifier");
         let shutdown = Shutdown::new();
+        let bbs = ingot_bbs::Bbs::start(
+            ingot_bbs::BbsConfig::new(DatabaseUrl::sqlite(backend.dir.path().join("bbs.db"))),
+            ingot_bbs::BbsDeps {
+                clock: Arc::new(SystemClock),
+                ids: Arc::new(UuidIds),
+                rep_clients: Arc::new(ingot_rep::LocalRepClients::new()),
+            },
+            shutdown.clone(),
+        )
+        .await
+        .expect("start bbs");
+        let logs = ingot_logging::LogCache::new(
+            ingot_logging::LogCacheConfig::default(),
+            Arc::new(SystemClock),
+        );
         let cc = CloudController::start(
             CloudControllerConfig {
                 database: backend.database.clone(),
                 external_url: base.clone(),
                 uaa_url: UAA_URL.into(),
                 log_cache_url: None,
+                settings: Settings::new(
+                    &base,
+                    "test-internal-secret",
+                    backend.dir.path().join("blobstore"),
+                ),
             },
             CloudControllerDeps {
                 verifier,
                 users: directory.clone(),
                 clock: Arc::new(SystemClock),
                 ids: Arc::new(UuidIds),
+                bbs: Arc::new(bbs.clone()),
+                logs: Arc::new(logs.clone()),
             },
             shutdown.clone(),
         )
@@ -252,6 +278,8 @@ impl TestCc {
             shutdown,
             server,
             backend,
+            bbs,
+            logs,
         }
     }
 

@@ -13,6 +13,7 @@ pub struct Ports {
     pub uaa: u16,
     pub bbs: u16,
     pub router: u16,
+    pub log_cache: u16,
 }
 
 impl Ports {
@@ -29,6 +30,7 @@ impl Ports {
             uaa: port(),
             bbs: port(),
             router: port(),
+            log_cache: port(),
         }
     }
 }
@@ -55,6 +57,8 @@ pub async fn start(data_dir: &Path, ports: &Ports) -> Running {
             &addr(ports.bbs),
             "--router-addr",
             &addr(ports.router),
+            "--log-cache-addr",
+            &addr(ports.log_cache),
         ])
         .env("INGOT_LOG", "warn")
         .stdout(Stdio::piped())

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod binary;
+pub mod push;
 
 use std::time::Duration;
 
@@ -15,6 +16,10 @@ pub struct Platform {
     pub ingots: Vec<Ingot>,
     pub api: String,
     pub uaa: String,
+    /// The HTTP router, when this platform runs one.
+    pub router: Option<String>,
+    /// The BBS, when this platform runs one.
+    pub bbs: Option<String>,
     pub admin_password: String,
     pub http: reqwest::Client,
     _data_dir: tempfile::TempDir,
@@ -23,18 +28,22 @@ pub struct Platform {
 impl Platform {
     pub async fn start() -> Self {
         let data_dir = tempfile::tempdir().unwrap();
-        let ingot = Ingot::start(Config::ephemeral(data_dir.path()), Role::All)
-            .await
-            .unwrap();
+        let mut config = Config::ephemeral(data_dir.path());
+        // Containers run the lifecycle from the ingot binary, not from this test binary.
+        config.lifecycle_binary = Some(env!("CARGO_BIN_EXE_ingot").into());
+        let ingot = Ingot::start(config, Role::All).await.unwrap();
         let endpoints = ingot.endpoints().clone();
         let admin_password = ingot.credentials().unwrap().admin_password.clone();
-        Self::new(
+        let mut platform = Self::new(
             vec![ingot],
             endpoints.api_url.unwrap(),
             endpoints.uaa_url.unwrap(),
             admin_password,
             data_dir,
-        )
+        );
+        platform.router = endpoints.router_url;
+        platform.bbs = endpoints.bbs_url;
+        platform
     }
 
     /// `ingot uaa` and `ingot cc` as two separate components: the Cloud Controller reaches the
@@ -77,6 +86,8 @@ impl Platform {
             ingots,
             api,
             uaa,
+            router: None,
+            bbs: None,
             admin_password,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))

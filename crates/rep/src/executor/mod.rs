@@ -109,6 +109,8 @@ pub struct ExecutorConfig {
     pub health: HealthCheckConfig,
     pub host_ip: String,
     pub cache_dir: PathBuf,
+    /// Host directories mounted into every container (the lifecycle binaries).
+    pub bind_mounts: Vec<ingot_garden::BindMount>,
 }
 
 struct Entry {
@@ -264,6 +266,7 @@ impl Executor {
                 .collect(),
             properties,
             grace_time: Some(self.inner.config.grace_time),
+            bind_mounts: self.inner.config.bind_mounts.clone(),
             ..ContainerSpec::default()
         };
         let created = async {

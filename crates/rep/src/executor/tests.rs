@@ -20,6 +20,7 @@ fn executor(garden: &FakeGarden) -> Executor {
             health: HealthCheckConfig::default(),
             host_ip: "127.0.0.1".into(),
             cache_dir: std::env::temp_dir().join("ingot-rep-executor-tests"),
+            bind_mounts: Vec::new(),
         },
         Arc::new(garden.clone()),
     )

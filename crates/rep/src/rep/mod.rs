@@ -108,6 +108,15 @@ impl Cell {
                 cache_dir: config.download_cache_dir.clone().unwrap_or_else(|| {
                     std::env::temp_dir().join(format!("ingot-cell-{}-downloads", config.cell_id))
                 }),
+                bind_mounts: config
+                    .lifecycle_dir
+                    .iter()
+                    .map(|dir| ingot_garden::BindMount {
+                        src: dir.display().to_string(),
+                        dst: crate::config::LIFECYCLE_MOUNT.into(),
+                        mode: ingot_garden::BindMountMode::Ro,
+                    })
+                    .collect(),
             },
             deps.garden.clone(),
         );

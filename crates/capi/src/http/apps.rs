@@ -1,0 +1,381 @@
+//! `/v3/apps`: list, show, create, update, delete, start/stop/restart and the current droplet.
+
+use axum::{
+    Json, Router,
+    extract::{Path, RawQuery, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde_json::{Value, json};
+
+use super::{
+    AppState, Inner, accepted,
+    builds::droplet_json,
+    extract::{Auth, Body},
+    list_json, metadata_json,
+    organizations::organization_json,
+    spaces::space_json,
+    ts,
+};
+use crate::{
+    Error,
+    model::{
+        App, LifecycleType,
+        query::{ListParams, ListSpec},
+        validation::Fields,
+    },
+    service::{AppPatch, LifecyclePatch, Located, NewApp},
+};
+
+const LIST: ListSpec = ListSpec {
+    filters: &[
+        "names",
+        "guids",
+        "space_guids",
+        "organization_guids",
+        "stacks",
+        "lifecycle_type",
+    ],
+    includes: &["space", "space.organization"],
+    order_by: &["name", "created_at", "updated_at"],
+    label_selector: true,
+};
+
+const SHOW: ListSpec = ListSpec {
+    filters: &[],
+    includes: &["space", "space.organization"],
+    order_by: &[],
+    label_selector: false,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v3/apps", get(list_apps).post(create_app))
+        .route(
+            "/v3/apps/{guid}",
+            get(get_app).patch(update_app).delete(delete_app),
+        )
+        .route("/v3/apps/{guid}/actions/start", post(start_app))
+        .route("/v3/apps/{guid}/actions/stop", post(stop_app))
+        .route("/v3/apps/{guid}/actions/restart", post(restart_app))
+        .route(
+            "/v3/apps/{guid}/relationships/current_droplet",
+            get(get_current_droplet_relationship).patch(set_current_droplet),
+        )
+        .route("/v3/apps/{guid}/droplets/current", get(get_current_droplet))
+}
+
+pub fn app_json(state: &Inner, app: &App) -> Value {
+    let path = format!("/v3/apps/{}", app.guid);
+    let link = |sub: &str| state.link(&format!("{path}/{sub}"));
+    let action = |name: &str| json!({"href": state.url(&format!("{path}/actions/{name}")), "method": "POST"});
+    json!({
+        "guid": app.guid,
+        "name": app.name,
+        "state": app.state,
+        "created_at": ts(app.created_at),
+        "updated_at": ts(app.updated_at),
+        "lifecycle": {
+            "type": app.lifecycle.kind,
+            "data": {
+                "buildpacks": app.lifecycle.buildpacks,
+                "stack": app.lifecycle.stack,
+            },
+        },
+        "relationships": { "space": { "data": { "guid": app.space_guid } } },
+        "metadata": metadata_json(&app.metadata),
+        "links": {
+            "self": state.link(&path),
+            "space": state.link(&format!("/v3/spaces/{}", app.space_guid)),
+            "processes": link("processes"),
+            "packages": link("packages"),
+            "environment_variables": link("environment_variables"),
+            "current_droplet": link("droplets/current"),
+            "droplets": link("droplets"),
+            "tasks": link("tasks"),
+            "start": action("start"),
+            "stop": action("stop"),
+            "restart": action("restart"),
+            "revisions": link("revisions"),
+            "deployed_revisions": link("revisions/deployed"),
+            "features": link("features"),
+        },
+    })
+}
+
+/// `{"type", "data": {"buildpacks", "stack"}}` as create and `cf rename` send it.
+fn read_lifecycle(fields: &mut Fields<'_>) -> Option<LifecyclePatch> {
+    fields.object("lifecycle", false, |l| {
+        let kind = match l.string("type", true).as_deref() {
+            Some("buildpack") => Some(LifecycleType::Buildpack),
+            Some("docker") => Some(LifecycleType::Docker),
+            Some(_) => {
+                l.error("Lifecycle type is not included in the list: buildpack, docker");
+                None
+            }
+            None => None,
+        };
+        let data = l.object("data", false, |d| {
+            let buildpacks = match d.raw("buildpacks") {
+                None | Some(Value::Null) => None,
+                Some(Value::Array(items)) => {
+                    let names: Option<Vec<String>> = items
+                        .iter()
+                        .map(|b| b.as_str().map(str::to_owned))
+                        .collect();
+                    if names.is_none() {
+                        d.error("Buildpacks can only contain strings");
+                    }
+                    names
+                }
+                Some(_) => {
+                    d.error("Buildpacks must be an array");
+                    None
+                }
+            };
+            let stack = d.nullable_string("stack").flatten();
+            Some((buildpacks, stack))
+        });
+        let (buildpacks, stack) = data.unwrap_or_default();
+        Some(LifecyclePatch {
+            kind,
+            buildpacks,
+            stack,
+        })
+    })
+}
+
+/// A `{"K": "V"}` object of environment variables; `null` values only where `nullable`.
+pub(super) fn read_variables(
+    fields: &mut Fields<'_>,
+    key: &'static str,
+    nullable: bool,
+) -> std::collections::BTreeMap<String, Option<String>> {
+    let mut out = std::collections::BTreeMap::new();
+    match fields.raw(key) {
+        None => {}
+        Some(Value::Null) if nullable => {}
+        Some(Value::Object(map)) => {
+            for (k, v) in map {
+                match v {
+                    Value::String(s) => {
+                        out.insert(k.clone(), Some(s.clone()));
+                    }
+                    Value::Null if nullable => {
+                        out.insert(k.clone(), None);
+                    }
+                    other => fields.error(format!(
+                        "Non-string value in environment variable for key '{k}', value '{other}'"
+                    )),
+                }
+            }
+        }
+        Some(_) => fields.error(format!("{} must be an object", capitalise(key))),
+    }
+    out
+}
+
+fn capitalise(key: &str) -> String {
+    let spaced = key.replace('_', " ");
+    let mut chars = spaced.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn with_includes(state: &Inner, located: &Located, params: &ListParams) -> Value {
+    let mut body = app_json(state, &located.app);
+    let mut included = serde_json::Map::new();
+    if params.includes("space") {
+        included.insert("spaces".into(), json!([space_json(state, &located.space)]));
+    }
+    if params.includes("space.organization") {
+        included.insert(
+            "organizations".into(),
+            json!([organization_json(state, &located.org)]),
+        );
+    }
+    if let (false, Some(obj)) = (included.is_empty(), body.as_object_mut()) {
+        obj.insert("included".into(), Value::Object(included));
+    }
+    body
+}
+
+async fn list_apps(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, Error> {
+    let params = ListParams::parse(query.as_deref(), &LIST)?;
+    let list = state.service.list_apps(&actor, &params).await?;
+    let resources = list
+        .page
+        .items
+        .iter()
+        .map(|a| app_json(&state, a))
+        .collect();
+    let mut included = serde_json::Map::new();
+    if params.includes("space") {
+        let spaces: Vec<Value> = list.spaces.iter().map(|s| space_json(&state, s)).collect();
+        included.insert("spaces".into(), json!(spaces));
+    }
+    if params.includes("space.organization") {
+        let orgs: Vec<Value> = list
+            .organizations
+            .iter()
+            .map(|o| organization_json(&state, o))
+            .collect();
+        included.insert("organizations".into(), json!(orgs));
+    }
+    Ok(Json(list_json(
+        &state,
+        "/v3/apps",
+        &params,
+        &list.page,
+        resources,
+        (!included.is_empty()).then_some(Value::Object(included)),
+    )))
+}
+
+async fn get_app(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, Error> {
+    let params = ListParams::parse(query.as_deref(), &SHOW)?;
+    let located = state.service.app(&actor, &guid).await?;
+    Ok(Json(with_includes(&state, &located, &params)))
+}
+
+async fn create_app(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Body(body): Body,
+) -> Result<Response, Error> {
+    let mut fields = Fields::of(&body)?;
+    let name = fields.name(true);
+    let space = fields.object("relationships", true, |rel| {
+        rel.relationship_guid("space", true)
+    });
+    let lifecycle = read_lifecycle(&mut fields);
+    let env = read_variables(&mut fields, "environment_variables", true);
+    let metadata = fields.metadata();
+    fields.finish()?;
+    let new = NewApp {
+        name: name.unwrap_or_default(),
+        space_guid: space.unwrap_or_default(),
+        lifecycle: lifecycle.unwrap_or_default(),
+        environment_variables: env
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect(),
+        metadata: metadata.unwrap_or_default(),
+    };
+    let app = state.service.create_app(&actor, new).await?;
+    Ok((StatusCode::CREATED, Json(app_json(&state, &app))).into_response())
+}
+
+async fn update_app(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+    Body(body): Body,
+) -> Result<Json<Value>, Error> {
+    let mut fields = Fields::of(&body)?;
+    let name = fields.name(false);
+    let lifecycle = read_lifecycle(&mut fields);
+    let metadata = fields.metadata();
+    fields.finish()?;
+    let patch = AppPatch {
+        name,
+        lifecycle,
+        metadata,
+    };
+    let located = state.service.update_app(&actor, &guid, patch).await?;
+    Ok(Json(app_json(&state, &located.app)))
+}
+
+async fn delete_app(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+) -> Result<Response, Error> {
+    let job = state.service.delete_app(&actor, &guid).await?;
+    Ok(accepted(&state, &job))
+}
+
+async fn start_app(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+) -> Result<Json<Value>, Error> {
+    let located = state.service.start_app(&actor, &guid).await?;
+    Ok(Json(app_json(&state, &located.app)))
+}
+
+async fn stop_app(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+) -> Result<Json<Value>, Error> {
+    let located = state.service.stop_app(&actor, &guid).await?;
+    Ok(Json(app_json(&state, &located.app)))
+}
+
+async fn restart_app(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+) -> Result<Json<Value>, Error> {
+    let located = state.service.restart_app(&actor, &guid).await?;
+    Ok(Json(app_json(&state, &located.app)))
+}
+
+fn current_droplet_json(state: &Inner, app: &App) -> Value {
+    let path = format!("/v3/apps/{}", app.guid);
+    json!({
+        "data": app.droplet_guid.as_ref().map(|g| json!({ "guid": g })),
+        "links": {
+            "self": state.link(&format!("{path}/relationships/current_droplet")),
+            "related": state.link(&format!("{path}/droplets/current")),
+        },
+    })
+}
+
+async fn get_current_droplet_relationship(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+) -> Result<Json<Value>, Error> {
+    let located = state.service.app(&actor, &guid).await?;
+    Ok(Json(current_droplet_json(&state, &located.app)))
+}
+
+async fn set_current_droplet(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+    Body(body): Body,
+) -> Result<Json<Value>, Error> {
+    let mut fields = Fields::of(&body)?;
+    let droplet = fields.object("data", true, |d| d.string("guid", true));
+    fields.finish()?;
+    let located = state
+        .service
+        .set_current_droplet(&actor, &guid, &droplet.unwrap_or_default())
+        .await?;
+    Ok(Json(current_droplet_json(&state, &located.app)))
+}
+
+/// 404 "Droplet not found" without one: `cf app` and `cf push` tolerate exactly that.
+async fn get_current_droplet(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(guid): Path<String>,
+) -> Result<Json<Value>, Error> {
+    let droplet = state.service.current_droplet(&actor, &guid).await?;
+    Ok(Json(droplet_json(&state, &droplet)))
+}

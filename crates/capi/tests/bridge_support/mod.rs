@@ -1,0 +1,218 @@
+//! What the bridge and task tests share: a space with a developer, an auditor and an
+//! outsider, apps made through the API, a staged droplet, and waiting for Diego's side.
+#![allow(dead_code)]
+
+use std::{future::Future, time::Duration};
+
+use ingot_core::{DatabaseUrl, IdGen, UuidIds};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{self, TestCc, guid};
+
+pub struct World {
+    pub cc: TestCc,
+    pub org: String,
+    pub space: String,
+    pub dev: String,
+    pub auditor: String,
+    pub outsider: String,
+}
+
+/// An org and space; `dev` is a space developer, `auditor` a space auditor, `outsider` has
+/// no role at all.
+pub async fn world() -> World {
+    let cc = TestCc::start().await;
+    let org = cc.create_org("org").await;
+    let space = cc.create_space(&org, "dev").await;
+    let dev = cc.user("dev-guid", "dev");
+    let auditor = cc.user("auditor-guid", "auditor");
+    let outsider = cc.user("outsider-guid", "outsider");
+    for (role, target, user) in [
+        ("organization_user", &org, "dev"),
+        ("space_developer", &space, "dev"),
+        ("organization_user", &org, "auditor"),
+        ("space_auditor", &space, "auditor"),
+    ] {
+        let res = cc.grant(role, target, user).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{role}: {}", res.body);
+    }
+    World {
+        cc,
+        org,
+        space,
+        dev,
+        auditor,
+        outsider,
+    }
+}
+
+impl World {
+    pub async fn create_app(&self, name: &str) -> String {
+        let res = self
+            .cc
+            .post(
+                "/v3/apps",
+                &self.dev,
+                json!({"name": name, "relationships": {"space": {"data": {"guid": self.space}}}}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        guid(&res.body)
+    }
+
+    /// An app with a staged current droplet whose web process runs `./server`.
+    pub async fn staged_app(&self, name: &str) -> (String, String) {
+        let app = self.create_app(name).await;
+        let droplet = insert_staged_droplet(&self.cc, &app, json!({"web": "./server"})).await;
+        let res = self
+            .cc
+            .patch(
+                &format!("/v3/apps/{app}/relationships/current_droplet"),
+                &self.dev,
+                json!({"data": {"guid": droplet}}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        (app, droplet)
+    }
+
+    pub async fn web_process(&self, app: &str) -> Value {
+        let res = self
+            .cc
+            .get(&format!("/v3/apps/{app}/processes/web"), &self.dev)
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        res.body
+    }
+
+    pub async fn action(&self, app: &str, action: &str) {
+        let res = self
+            .cc
+            .post(
+                &format!("/v3/apps/{app}/actions/{action}"),
+                &self.dev,
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{action}: {}", res.body);
+    }
+}
+
+/// A STAGED droplet, written straight into the CCDB: staging needs cells, which these
+/// tests have none of.
+pub async fn insert_staged_droplet(cc: &TestCc, app: &str, process_types: Value) -> String {
+    let droplet = UuidIds.new_guid();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let doc = json!({
+        "guid": droplet, "app_guid": app, "package_guid": null, "state": "STAGED",
+        "error": null,
+        "lifecycle": {"type": "buildpack", "buildpacks": [], "stack": "cflinuxfs4"},
+        "buildpacks": [], "process_types": process_types, "execution_metadata": "",
+        "sha256": "0123abcd", "image": null,
+        "metadata": {"labels": {}, "annotations": {}},
+        "created_at": now, "updated_at": now,
+    });
+    let sql = "INSERT INTO droplets (guid, app_guid, package_guid, state, doc, created_at) \
+               VALUES ($1, $2, NULL, 'STAGED', $3, $4)";
+    match &cc.backend.database {
+        DatabaseUrl::Sqlite(path) => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .expect("open ccdb");
+            sqlx::query(sql)
+                .bind(&droplet)
+                .bind(app)
+                .bind(doc.to_string())
+                .bind(&now)
+                .execute(&pool)
+                .await
+                .expect("insert droplet");
+            pool.close().await;
+        }
+        DatabaseUrl::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url).await.expect("open ccdb");
+            sqlx::query(sql)
+                .bind(&droplet)
+                .bind(app)
+                .bind(doc.to_string())
+                .bind(&now)
+                .execute(&pool)
+                .await
+                .expect("insert droplet");
+            pool.close().await;
+        }
+    }
+    droplet
+}
+
+/// Polls `check` until it yields a value, failing after 10 s.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+pub fn error_detail(res: &common::Response) -> String {
+    common::error_of(&res.body).2
+}
+
+/// A cell that accepts every auction and never runs anything, so tasks stay PENDING until a
+/// test starts and completes them by hand (with no cell at all the auction fails them).
+pub async fn idle_cell(cc: &TestCc) {
+    use axum::{
+        Json, Router,
+        routing::{get, post},
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("addr"));
+    let capacity = json!({"memory_mb": 1_000_000, "disk_mb": 1_000_000, "containers": 1000});
+    let state = json!({
+        "cell_id": "cell-1", "zone": "z1", "rep_address": address,
+        "stacks": ["cflinuxfs4"], "rootfs_schemes": [], "placement_tags": [],
+        "optional_placement_tags": [], "volume_drivers": [],
+        "total": capacity, "available": capacity, "lrps": [], "tasks": [],
+        "starting_container_count": 0, "evacuating": false,
+    });
+    let nothing_failed = json!({"lrps": [], "tasks": []});
+    let rep = Router::new()
+        .route("/ping", get(|| async { Json(json!({})) }))
+        .route("/state", get(move || async move { Json(state) }))
+        .route("/work", post(move || async move { Json(nothing_failed) }))
+        .route("/v1/tasks/cancel", post(|| async { Json(json!({})) }))
+        .route("/v1/lrps/stop", post(|| async { Json(json!({})) }));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, rep).await;
+    });
+    let presence = ingot_bbs::CellPresence {
+        cell_id: "cell-1".into(),
+        rep_address: address,
+        rep_url: String::new(),
+        zone: "z1".into(),
+        capacity: ingot_bbs::CellCapacity {
+            memory_mb: 1_000_000,
+            disk_mb: 1_000_000,
+            containers: 1000,
+        },
+        rootfs_providers: vec![ingot_bbs::RootfsProvider::preloaded(&["cflinuxfs4"])],
+        placement_tags: Vec::new(),
+        optional_placement_tags: Vec::new(),
+    };
+    ingot_bbs::BbsApi::register_cell(&cc.bbs, presence, Duration::from_secs(600))
+        .await
+        .expect("register the idle cell");
+}

@@ -1,0 +1,40 @@
+//! Logging: Loggregator v2 envelopes and log-cache, the bounded in-memory store of recent
+//! envelopes per source with the HTTP read API the cf CLI uses for `cf logs` and for the
+//! staging output `cf push` prints.
+//!
+//! What it knows: envelopes (logs, counters, gauges, timers, events), source ids and instance
+//! ids, log-cache's read semantics and wire format. What it must NOT know: apps, spaces, UAA
+//! tokens or the Cloud Controller. Who may read a source is decided by a [`LogAccess`] the
+//! wiring provides. Every component writes envelopes into a [`LogCache`]; nothing here calls
+//! other components.
+
+#![forbid(unsafe_code)]
+
+mod access;
+mod api;
+mod cache;
+mod client;
+mod envelope;
+mod error;
+mod http;
+mod intern;
+mod json;
+mod query;
+mod sink;
+mod source;
+
+#[cfg(any(test, feature = "test-util"))]
+pub use access::AllowAll;
+pub use access::{AccessDenied, LogAccess};
+pub use api::Info;
+pub use cache::{LogCache, LogCacheConfig};
+pub use client::LogCacheClient;
+pub use envelope::{
+    ContainerMetrics, Counter, Envelope, EnvelopeType, Event, Gauge, GaugeValue, Log, LogType,
+    MAX_LOG_PAYLOAD, Message, Timer,
+};
+pub use error::Error;
+pub use http::router;
+pub use query::{DEFAULT_LIMIT, GO_ZERO_TIME_NS, MAX_LIMIT, QueryError, ReadQuery};
+pub use sink::EnvelopeSink;
+pub use source::SourceMeta;
