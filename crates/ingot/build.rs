@@ -1,35 +1,23 @@
 //! Zips the built-in buildpacks (`buildpacks/` at the repository root) into the binary, so
-//! `ingot up` installs them with nothing else on disk.
+//! `ingot up` installs them with nothing else on disk. Each zip is a self-contained buildpack:
+//! its own directory plus the shared `buildpacks/lib/` (see `buildpacks/builtin.rs`).
 
-use std::{
-    fs,
-    io::Write,
-    os::unix::fs::PermissionsExt,
-    path::{Path, PathBuf},
-};
+use std::{fs, io::Write, os::unix::fs::PermissionsExt, path::PathBuf};
 
-/// Cloud Foundry's standard detection order.
-const ORDER: &[&str] = &[
-    "staticfile_buildpack",
-    "java_buildpack",
-    "ruby_buildpack",
-    "nodejs_buildpack",
-    "go_buildpack",
-    "python_buildpack",
-    "binary_buildpack",
-];
+mod builtin {
+    include!("../../buildpacks/builtin.rs");
+}
 
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("manifest dir"))
         .join("../../buildpacks");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("out dir"));
+    // A directory is rescanned as a whole: any buildpack file, the shared lib/ and builtin.rs.
     println!("cargo:rerun-if-changed={}", root.display());
     let mut table = String::from("pub const BUILTIN_BUILDPACKS: &[(&str, &[u8])] = &[\n");
-    for name in ORDER {
-        let dir = root.join(name);
-        println!("cargo:rerun-if-changed={}", dir.display());
+    for name in builtin::ORDER {
         let zip_path = out.join(format!("{name}.zip"));
-        zip_dir(&dir, &zip_path);
+        zip_files(&builtin::buildpack_files(&root, name), &zip_path);
         table.push_str(&format!(
             "    ({name:?}, include_bytes!({:?})),\n",
             zip_path.display().to_string()
@@ -39,34 +27,20 @@ fn main() {
     fs::write(out.join("buildpacks.rs"), table).expect("write buildpacks.rs");
 }
 
-/// Zips `dir` with paths relative to it, keeping file modes (bin/* must stay executable).
-fn zip_dir(dir: &Path, to: &Path) {
-    let mut files = Vec::new();
-    collect(dir, dir, &mut files);
-    files.sort();
+/// Zips `files` (path in the zip, file on disk), keeping file modes (bin/* must stay
+/// executable).
+fn zip_files(files: &[(PathBuf, PathBuf)], to: &std::path::Path) {
     let mut zip = zip::ZipWriter::new(fs::File::create(to).expect("create zip"));
-    for relative in files {
-        let path = dir.join(&relative);
+    for (relative, path) in files {
         println!("cargo:rerun-if-changed={}", path.display());
-        let mode = fs::metadata(&path).expect("stat").permissions().mode();
+        let mode = fs::metadata(path).expect("stat").permissions().mode();
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
             .unix_permissions(mode & 0o777);
         zip.start_file(relative.to_string_lossy(), options)
             .expect("zip entry");
-        zip.write_all(&fs::read(&path).expect("read buildpack file"))
+        zip.write_all(&fs::read(path).expect("read buildpack file"))
             .expect("zip write");
     }
     zip.finish().expect("finish zip");
-}
-
-fn collect(root: &Path, dir: &Path, files: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.expect("dir entry").path();
-        if path.is_dir() {
-            collect(root, &path, files);
-        } else {
-            files.push(path.strip_prefix(root).expect("inside root").to_path_buf());
-        }
-    }
 }

@@ -19,34 +19,57 @@ use sha2::Sha256;
 use tempfile::TempPath;
 use zip::{ZipArchive, ZipWriter, write::SimpleFileOptions};
 
-/// Bounds on what one archive may expand to.
+/// An entry bigger than this may not be compressed better than `MAX_RATIO` (zip bombs).
+const RATIO_FLOOR: u64 = 1 << 20;
+/// Largest uncompressed/compressed ratio of an entry bigger than `RATIO_FLOOR` bytes.
+const MAX_RATIO: u64 = 200;
+
+/// Bounds on what one archive may expand to, and which of its files the resource cache
+/// keeps; built from [`crate::Settings`].
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Total uncompressed bytes (CC: 1 GiB for packages).
+    /// Total uncompressed bytes.
     pub max_bytes: u64,
     pub max_entries: usize,
-    /// Largest uncompressed/compressed ratio of an entry bigger than `ratio_floor` bytes.
-    pub max_ratio: u64,
-    pub ratio_floor: u64,
+    /// The sizes of the files the resource cache keeps.
+    pub resource_min_bytes: u64,
+    pub resource_max_bytes: u64,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
+impl Limits {
+    pub fn of(settings: &crate::Settings) -> Self {
         Self {
-            max_bytes: 1 << 30,
-            max_entries: 100_000,
-            max_ratio: 200,
-            ratio_floor: 1 << 20,
+            max_bytes: settings.package_max_bytes,
+            max_entries: settings.package_max_entries,
+            resource_min_bytes: settings.resource_min_bytes,
+            resource_max_bytes: settings.resource_max_bytes,
         }
     }
-}
 
-/// Which files the resource cache keeps (CC's defaults: 64 KiB to 512 MiB).
-pub const RESOURCE_MIN_BYTES: u64 = 65_536;
-pub const RESOURCE_MAX_BYTES: u64 = 512 << 20;
+    /// Whether the resource cache keeps (and matches) a file of this size.
+    pub fn cacheable(&self, size: u64) -> bool {
+        (self.resource_min_bytes..=self.resource_max_bytes).contains(&size)
+    }
 
-pub fn cacheable(size: u64) -> bool {
-    (RESOURCE_MIN_BYTES..=RESOURCE_MAX_BYTES).contains(&size)
+    fn check_entries(&self, entries: usize) -> Result<(), ArchiveError> {
+        if entries > self.max_entries {
+            return Err(invalid(format!(
+                "it has more than {} entries",
+                self.max_entries
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_total(&self, total: u64) -> Result<(), ArchiveError> {
+        if total > self.max_bytes {
+            return Err(invalid(format!(
+                "it expands to more than {} bytes",
+                self.max_bytes
+            )));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -201,12 +224,7 @@ fn zip_err(e: zip::result::ZipError) -> ArchiveError {
 /// Lists and checks every entry, from the central directory (which is also where Go's
 /// streaming writer puts the sizes).
 fn list(archive: &mut ZipArchive<File>, limits: &Limits) -> Result<Vec<Listed>, ArchiveError> {
-    if archive.len() > limits.max_entries {
-        return Err(invalid(format!(
-            "it has more than {} entries",
-            limits.max_entries
-        )));
-    }
+    limits.check_entries(archive.len())?;
     let mut total = 0u64;
     let mut out = Vec::with_capacity(archive.len());
     for index in 0..archive.len() {
@@ -233,16 +251,11 @@ fn list(archive: &mut ZipArchive<File>, limits: &Limits) -> Result<Vec<Listed>, 
             _ => return Err(invalid(format!("{path:?} is a device or special file"))),
         };
         let size = file.size();
-        if size > limits.ratio_floor && size / file.compressed_size().max(1) > limits.max_ratio {
+        if size > RATIO_FLOOR && size / file.compressed_size().max(1) > MAX_RATIO {
             return Err(invalid(format!("{path:?} is compressed suspiciously well")));
         }
         total = total.saturating_add(size);
-        if total > limits.max_bytes {
-            return Err(invalid(format!(
-                "it expands to more than {} bytes",
-                limits.max_bytes
-            )));
-        }
+        limits.check_total(total)?;
         out.push(Listed {
             index,
             entry: Entry { path, kind },
@@ -354,12 +367,7 @@ pub fn repack(
         path: m.path.clone(),
         kind: Kind::File { mode: m.mode },
     }));
-    if entries.len() > limits.max_entries {
-        return Err(invalid(format!(
-            "it has more than {} entries",
-            limits.max_entries
-        )));
-    }
+    limits.check_entries(entries.len())?;
     check_tree(&entries).map_err(invalid)?;
 
     let out = tempfile::NamedTempFile::new_in(scratch)?;
@@ -387,7 +395,7 @@ pub fn repack(
                 writer
                     .start_file(path.as_str(), base.unix_permissions(*mode))
                     .map_err(zip_err)?;
-                if cacheable(l.size) {
+                if limits.cacheable(l.size) {
                     let copy = tempfile::NamedTempFile::new_in(scratch)?;
                     let mut tee = Sha1Writer {
                         inner: TeeWriter(&mut writer, copy.reopen()?),
@@ -405,12 +413,7 @@ pub fn repack(
     for m in extra {
         let size = std::fs::metadata(m.file)?.len();
         total = total.saturating_add(size);
-        if total > limits.max_bytes {
-            return Err(invalid(format!(
-                "it expands to more than {} bytes",
-                limits.max_bytes
-            )));
-        }
+        limits.check_total(total)?;
         writer
             .start_file(m.path.as_str(), base.unix_permissions(m.mode))
             .map_err(zip_err)?;

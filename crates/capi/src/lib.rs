@@ -10,9 +10,9 @@
 //! `http` (axum handlers, one file per resource; `http/error.rs` renders every error).
 #![forbid(unsafe_code)]
 
-mod bridge;
 mod archive;
 mod blobstore;
+mod bridge;
 mod diego;
 mod error;
 mod http;
@@ -28,6 +28,7 @@ use ingot_bbs::BbsApi;
 use ingot_core::{Clock, Database, DatabaseUrl, IdGen, Shutdown};
 use ingot_uaa::{TokenVerifier, UserDirectory};
 
+pub use bridge::metrics::{InstanceMetrics, LogCacheMetrics, Usage};
 pub use error::Error;
 
 use crate::{
@@ -70,6 +71,8 @@ pub struct BuiltinBuildpack {
 /// The Cloud Controller's settings for apps: domains, blobstore, internal URLs, buildpacks.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The API's external base URL (no trailing slash): VCAP_APPLICATION's `cf_api`.
+    pub api_url: String,
     /// The default shared domain, seeded at start; default routes live on it.
     pub apps_domain: String,
     /// Base URL cells and the BBS use to reach the Cloud Controller's internal endpoints
@@ -84,15 +87,25 @@ pub struct Settings {
     pub builtin_buildpacks: Vec<BuiltinBuildpack>,
     /// (name, description) of each stack the cells offer.
     pub stacks: Vec<(String, String)>,
+    /// Largest package or buildpack, unzipped (CC's `package_max_size`: 1 GiB).
+    pub package_max_bytes: u64,
+    /// Most entries one package or buildpack zip may hold.
+    pub package_max_entries: usize,
+    /// Smallest file the resource cache keeps (CC's `resource_pool.minimum_size`: 64 KiB).
+    pub resource_min_bytes: u64,
+    /// Largest file the resource cache keeps (CC's `resource_pool.maximum_size`: 512 MiB).
+    pub resource_max_bytes: u64,
 }
 
 impl Settings {
     /// Settings for a Cloud Controller whose API is at `external_url` and which keeps blobs
     /// under `blobstore_dir`; no built-in buildpacks.
     pub fn new(external_url: &str, internal_secret: &str, blobstore_dir: PathBuf) -> Self {
+        let api_url = external_url.trim_end_matches('/').to_owned();
         Self {
+            internal_url: api_url.clone(),
+            api_url,
             apps_domain: "apps.localhost".into(),
-            internal_url: external_url.trim_end_matches('/').to_owned(),
             internal_secret: internal_secret.to_owned(),
             blobstore_dir,
             builtin_buildpacks: Vec::new(),
@@ -100,6 +113,10 @@ impl Settings {
                 "cflinuxfs4".into(),
                 "Cloud Foundry Linux-based filesystem (the cell's host file system)".into(),
             )],
+            package_max_bytes: 1 << 30,
+            package_max_entries: 100_000,
+            resource_min_bytes: 64 << 10,
+            resource_max_bytes: 512 << 20,
         }
     }
 }
@@ -114,6 +131,8 @@ pub struct CloudControllerDeps {
     pub bbs: Arc<dyn BbsApi>,
     /// Where the Cloud Controller writes app log lines (staging progress, API actions).
     pub logs: Arc<dyn ingot_logging::EnvelopeSink>,
+    /// Where process stats find instances' usage (the cells' container metrics).
+    pub metrics: Arc<dyn InstanceMetrics>,
 }
 
 /// A running Cloud Controller. Cheap to clone.
@@ -156,6 +175,7 @@ impl CloudController {
                 ids: deps.ids,
                 bbs: deps.bbs,
                 logs: deps.logs,
+                metrics: deps.metrics,
             },
             config.settings,
             quota.guid,

@@ -4,44 +4,9 @@
 
 mod common;
 
-use common::{TestCc, error_of, guid, location};
+use common::{World, error_of, guid, location, world};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-struct World {
-    cc: TestCc,
-    space: String,
-    dev: String,
-    auditor: String,
-    outsider: String,
-}
-
-async fn world() -> World {
-    let cc = TestCc::start().await;
-    let org = cc.create_org("o").await;
-    let space = cc.create_space(&org, "s").await;
-    let dev = cc.user("dev-guid", "dev");
-    let auditor = cc.user("aud-guid", "aud");
-    let outsider = cc.user("out-guid", "out");
-    for (role, target, user) in [
-        ("organization_user", &org, "dev"),
-        ("space_developer", &space, "dev"),
-        ("organization_user", &org, "aud"),
-        ("space_auditor", &space, "aud"),
-    ] {
-        assert_eq!(
-            cc.grant(role, target, user).await.status,
-            StatusCode::CREATED
-        );
-    }
-    World {
-        cc,
-        space,
-        dev,
-        auditor,
-        outsider,
-    }
-}
 
 async fn create_app(w: &World, name: &str) -> Value {
     let res =
@@ -107,7 +72,7 @@ async fn app_json_lists_and_rename() {
         .await;
     assert_eq!(list.body["resources"].as_array().map(Vec::len), Some(1));
     assert_eq!(list.body["included"]["spaces"][0]["guid"], w.space.as_str());
-    assert_eq!(list.body["included"]["organizations"][0]["name"], "o");
+    assert_eq!(list.body["included"]["organizations"][0]["name"], "org");
     let processes =
         w.cc.get(&format!("/v3/processes?app_guids={g}"), &w.dev)
             .await;
@@ -261,8 +226,8 @@ async fn environment() {
     assert_eq!(res.body["system_env_json"], json!({"VCAP_SERVICES": {}}));
     let vcap = &res.body["application_env_json"]["VCAP_APPLICATION"];
     assert_eq!(vcap["application_name"], "envy");
-    assert_eq!(vcap["space_name"], "s");
-    assert_eq!(vcap["organization_name"], "o");
+    assert_eq!(vcap["space_name"], "dev");
+    assert_eq!(vcap["organization_name"], "org");
     assert_eq!(
         vcap["limits"],
         json!({"mem": 1024, "disk": 1024, "fds": 16384})

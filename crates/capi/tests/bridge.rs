@@ -5,10 +5,12 @@
 mod bridge_support;
 mod common;
 
-use bridge_support::{World, error_detail, eventually, world};
+use bridge_support::{error_detail, eventually};
+use common::{World, world};
 use ingot_bbs::{
     ActualLrpInstanceKey, ActualLrpKey, BbsApi, DesiredLrp, DesiredLrpFilter, NetInfo, PortMapping,
 };
+use ingot_logging::{ContainerMetrics, Envelope};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -322,4 +324,53 @@ async fn stats_report_instance_states_from_diego() {
             .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert_eq!(error_detail(&res), "Process not found");
+}
+
+#[tokio::test]
+async fn stats_show_the_newest_usage_the_cells_report() {
+    let w = world().await;
+    let (app, _) = w.staged_app("usage").await;
+    let web = process_guid_of(&w.web_process(&app).await);
+    w.action(&app, "start").await;
+    let lrp = only_lrp(&w, "the web LRP", |_| true).await;
+    assert_eq!(lrp.metric_tags.get("process_id"), Some(&web));
+    let key = ActualLrpKey::new(&lrp.process_guid, 0, "cf-apps");
+    let instance = ActualLrpInstanceKey::new("instance-0", "cell-1");
+    w.cc.bbs
+        .start_actual_lrp(&key, &instance, NetInfo::default())
+        .await
+        .unwrap();
+    let path = format!("/v3/processes/{web}/stats");
+    let stats = || w.cc.get(&path, &w.dev);
+    let res = stats().await;
+    assert_eq!(res.body["resources"][0]["usage"]["mem"], 0, "no sample yet");
+
+    // What a cell reports, tagged as nsync asked: two samples of index 0, and one of another
+    // process of the app at the same index.
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap();
+    let gauge = |process: &str, memory_bytes: u64, at: i64| {
+        let usage = ContainerMetrics {
+            cpu_percentage: 25.0,
+            memory_bytes,
+            disk_bytes: 2048,
+            memory_quota_bytes: 1 << 30,
+            disk_quota_bytes: 1 << 30,
+        };
+        let mut envelope = Envelope::container_metrics(&app, 0, &usage, at);
+        envelope.tags.insert("process_id".into(), process.into());
+        envelope
+    };
+    w.cc.logs.ingest(gauge(&web, 1000, now - 2_000_000_000));
+    w.cc.logs.ingest(gauge(&web, 5000, now - 1_000_000_000));
+    w.cc.logs
+        .ingest(gauge("another-process", 9999, now - 500_000_000));
+
+    let res = stats().await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let usage = &res.body["resources"][0]["usage"];
+    assert_eq!(usage["mem"], 5000, "{usage}");
+    assert_eq!(usage["disk"], 2048);
+    assert_eq!(usage["cpu"], 0.25);
+    let time = chrono::DateTime::parse_from_rfc3339(usage["time"].as_str().unwrap()).unwrap();
+    assert_eq!(time.timestamp(), (now - 1_000_000_000) / 1_000_000_000);
 }

@@ -3,50 +3,9 @@
 
 mod common;
 
-use common::{TestCc, error_of, guid, location, names};
+use common::{World, error_of, guid, location, names, world};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-/// An org with a space; `dev` is a space developer there, `auditor` a space auditor,
-/// `manager` the org manager and `outsider` has no role.
-struct World {
-    cc: TestCc,
-    org: String,
-    space: String,
-    dev: String,
-    auditor: String,
-    manager: String,
-    outsider: String,
-}
-
-async fn world() -> World {
-    let cc = TestCc::start().await;
-    let org = cc.create_org("org").await;
-    let space = cc.create_space(&org, "dev").await;
-    let dev = cc.user("dev-guid", "dev");
-    let auditor = cc.user("auditor-guid", "auditor");
-    let manager = cc.user("manager-guid", "manager");
-    let outsider = cc.user("outsider-guid", "outsider");
-    for (role, target, user) in [
-        ("organization_user", &org, "dev"),
-        ("space_developer", &space, "dev"),
-        ("organization_user", &org, "auditor"),
-        ("space_auditor", &space, "auditor"),
-        ("organization_manager", &org, "manager"),
-    ] {
-        let res = cc.grant(role, target, user).await;
-        assert_eq!(res.status, StatusCode::CREATED, "{role}: {}", res.body);
-    }
-    World {
-        cc,
-        org,
-        space,
-        dev,
-        auditor,
-        manager,
-        outsider,
-    }
-}
 
 impl World {
     /// `cf create-shared-domain NAME` as admin.
@@ -79,20 +38,6 @@ impl World {
                     "domain": {"data": {"guid": domain}}}}),
             )
             .await
-    }
-
-    /// POSTs /v3/apps as the developer (the apps endpoint of the apps area).
-    async fn create_app(&self, name: &str) -> String {
-        let res = self
-            .cc
-            .post(
-                "/v3/apps",
-                &self.dev,
-                json!({"name": name, "relationships": {"space": {"data": {"guid": self.space}}}}),
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-        guid(&res.body)
     }
 
     /// Runs the job a 202 points at and expects it to complete.

@@ -24,6 +24,9 @@ struct World {
 
 const BOUNDARY: &str = "ingot-test-boundary";
 
+/// The entries a package zip may hold here (the default is 100,000: slow to build).
+const MAX_ENTRIES: usize = 1_000;
+
 fn part(name: &str, filename: Option<&str>, data: &[u8]) -> Vec<u8> {
     let disposition = match filename {
         Some(f) => format!("form-data; name=\"{name}\"; filename=\"{f}\""),
@@ -83,26 +86,18 @@ fn sha1_hex(data: &[u8]) -> String {
 }
 
 impl World {
+    /// The common world, with zips limited to [`MAX_ENTRIES`] entries, and an app.
     async fn new() -> Self {
-        let cc = TestCc::start().await;
-        let org = cc.create_org("o").await;
-        let space = cc.create_space(&org, "s").await;
-        let dev = cc.user("dev-guid", "dev");
-        let auditor = cc.user("aud-guid", "aud");
-        let outsider = cc.user("out-guid", "out");
-        cc.grant("organization_user", &org, "dev").await;
-        cc.grant("space_developer", &space, "dev").await;
-        cc.grant("organization_user", &org, "aud").await;
-        cc.grant("space_auditor", &space, "aud").await;
-        let res = cc
-            .post(
-                "/v3/apps",
-                &dev,
-                json!({"name": "app", "relationships": {"space": {"data": {"guid": space}}}}),
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-        let app = guid(&res.body);
+        let cc = TestCc::start_with(|s| s.package_max_entries = MAX_ENTRIES).await;
+        let world = common::world_on(cc).await;
+        let app = world.create_app("app").await;
+        let common::World {
+            cc,
+            dev,
+            auditor,
+            outsider,
+            ..
+        } = world;
         Self {
             cc,
             dev,
@@ -477,7 +472,7 @@ fn many_entries() -> Vec<u8> {
     let mut out = Vec::new();
     {
         let mut w = ZipWriter::new(Cursor::new(&mut out));
-        for i in 0..100_001 {
+        for i in 0..=MAX_ENTRIES {
             w.add_directory(format!("d{i}/"), SimpleFileOptions::default())
                 .unwrap();
         }

@@ -4,13 +4,14 @@
 mod bridge_support;
 mod common;
 
-use bridge_support::{error_detail, eventually, idle_cell, world};
+use bridge_support::{error_detail, eventually, idle_cell};
+use common::world;
 use ingot_bbs::BbsApi;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// The task's state as the API reports it, once it is `state`.
-async fn wait_for_state(w: &bridge_support::World, task: &str, state: &str) -> Value {
+async fn wait_for_state(w: &common::World, task: &str, state: &str) -> Value {
     eventually(state, || async {
         let res = w.cc.get(&format!("/v3/tasks/{task}"), &w.dev).await;
         (res.body["state"] == state).then_some(res.body)

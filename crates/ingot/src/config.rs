@@ -115,6 +115,8 @@ pub struct CellSettings {
     pub disk_mb: u64,
     /// Most containers at once (Diego's default 250).
     pub max_containers: u64,
+    /// How often the cell samples its containers' usage for `cf app` (Diego's default 15 s).
+    pub metrics_interval: Duration,
 }
 
 /// A configured secret: usable, but never shown by `Debug`.
@@ -156,6 +158,7 @@ pub struct ConfigFile {
     pub cell_memory_mb: Option<u64>,
     pub cell_disk_mb: Option<u64>,
     pub cell_max_containers: Option<u64>,
+    pub cell_metrics_interval_seconds: Option<u64>,
 }
 
 impl ConfigFile {
@@ -201,6 +204,8 @@ pub const DEFAULT_STACK: &str = "cflinuxfs4";
 /// cf-deployment's validities for the `cf` client.
 const DEFAULT_ACCESS_TOKEN_VALIDITY: u64 = 1200;
 const DEFAULT_REFRESH_TOKEN_VALIDITY: u64 = 30 * 24 * 3600;
+/// Diego's container metrics interval, in seconds.
+const DEFAULT_METRICS_INTERVAL: u64 = 15;
 
 impl Config {
     pub fn resolve(
@@ -234,6 +239,10 @@ impl Config {
                 .cell_disk_mb
                 .unwrap_or_else(|| env.free_disk_mb(&data_dir).unwrap_or(10240)),
             max_containers: file.cell_max_containers.unwrap_or(250),
+            metrics_interval: Duration::from_secs(
+                file.cell_metrics_interval_seconds
+                    .unwrap_or(DEFAULT_METRICS_INTERVAL),
+            ),
         };
         Ok(Self {
             cc_database: database(file.cc_database, "cc.db")?,
@@ -368,6 +377,7 @@ mod tests {
         assert_eq!(config.bbs_addr.to_string(), DEFAULT_BBS_ADDR);
         assert_eq!(config.cell.stacks, vec!["cflinuxfs4".to_owned()]);
         assert_eq!(config.cell.max_containers, 250);
+        assert_eq!(config.cell.metrics_interval, Duration::from_secs(15));
     }
 
     #[test]
@@ -395,7 +405,7 @@ mod tests {
     fn flags_win_over_the_file_and_the_file_over_defaults() {
         let file = ConfigFile::parse(
             "data_dir = \"/from/file\"\napi_addr = \"0.0.0.0:8000\"\nuaa_url = \"http://uaa.example/\"\n\
-             access_token_validity_seconds = 60\n",
+             access_token_validity_seconds = 60\ncell_metrics_interval_seconds = 1\n",
         )
         .unwrap();
         let flags = Overrides {
@@ -407,6 +417,7 @@ mod tests {
         assert_eq!(config.api_addr.to_string(), "0.0.0.0:8000");
         assert_eq!(config.uaa_url.as_deref(), Some("http://uaa.example"));
         assert_eq!(config.access_token_validity, Duration::from_secs(60));
+        assert_eq!(config.cell.metrics_interval, Duration::from_secs(1));
     }
 
     #[test]

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ingot_bbs::{Bbs, BbsApi, BbsClient, BbsConfig, BbsDeps, RepClientFactory};
-use ingot_capi::{CloudController, CloudControllerConfig, CloudControllerDeps};
+use ingot_capi::{CloudController, CloudControllerConfig, CloudControllerDeps, LogCacheMetrics};
 use ingot_core::{Clock, IdGen, Shutdown, SystemClock, UuidIds};
 use ingot_garden::{ProcessConfig, ProcessGarden};
-use ingot_logging::{LogCache, LogCacheConfig};
+use ingot_logging::{EnvelopeSink, LogCache, LogCacheConfig};
 use ingot_rep::{
     Cell, CellCapacity, CellConfig, CellDeps, HttpRepClients, LocalRepClients, LogSink,
     TracingLogSink,
@@ -110,8 +110,8 @@ impl Ingot {
 
         // log-cache: in `ingot up` the cell and the Cloud Controller write every app's logs into
         // this one cache, which the cf CLI reads over log-cache's HTTP API.
-        let log_cache = (role == Role::All)
-            .then(|| LogCache::new(LogCacheConfig::default(), clock.clone()));
+        let log_cache =
+            (role == Role::All).then(|| LogCache::new(LogCacheConfig::default(), clock.clone()));
         let log_cache_listener = match log_cache {
             Some(_) => Some(bind(config.log_cache_addr, "log-cache").await?),
             None => None,
@@ -123,6 +123,12 @@ impl Ingot {
         let cell_logs: Arc<dyn LogSink> = match &log_cache {
             Some(cache) => Arc::new(crate::logs::CellLogs(cache.clone())),
             None => Arc::new(TracingLogSink),
+        };
+        // The cell's container metrics go into the same cache, where the Cloud Controller's
+        // process stats read them.
+        let cell_metrics: Arc<dyn EnvelopeSink> = match &log_cache {
+            Some(cache) => Arc::new(cache.clone()),
+            None => Arc::new(crate::logs::DroppedMetrics),
         };
 
         // The Cloud Controller verifies tokens and looks users up in-process when the UAA runs
@@ -154,6 +160,7 @@ impl Ingot {
             clock,
             ids,
             cell_logs,
+            cell_metrics,
             group: &mut group,
             shutdown: shutdown.clone(),
         };
@@ -234,6 +241,12 @@ impl Ingot {
                         logs: match &log_cache {
                             Some(cache) => Arc::new(cache.clone()),
                             None => Arc::new(crate::logs::TracingEnvelopes),
+                        },
+                        metrics: match &log_cache {
+                            Some(cache) => {
+                                Arc::new(LogCacheMetrics::new(cache.clone(), diego.clock.clone()))
+                            }
+                            None => Arc::new(crate::logs::NoInstanceMetrics),
                         },
                     },
                     shutdown.clone(),
@@ -393,6 +406,7 @@ struct Diego<'a> {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
     cell_logs: Arc<dyn LogSink>,
+    cell_metrics: Arc<dyn EnvelopeSink>,
     group: &'a mut Group,
     shutdown: Shutdown,
 }
@@ -482,12 +496,14 @@ impl Diego<'_> {
                 download_cache_dir: Some(config.data_dir.join("download-cache")),
                 lifecycle_dir: Some(lifecycle_dir(config)?),
                 rep_url: rep_url.unwrap_or_default(),
+                metrics_interval: settings.metrics_interval,
                 ..CellConfig::new(settings.cell_id.clone())
             },
             CellDeps {
                 bbs,
                 garden: Arc::new(garden),
                 logs: self.cell_logs.clone(),
+                metrics: self.cell_metrics.clone(),
                 clock: self.clock.clone(),
                 ids: self.ids.clone(),
                 local_reps,

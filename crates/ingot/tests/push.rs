@@ -24,13 +24,18 @@ async fn push_sample(
     let token = platform.admin_token().await;
     let space = platform.org_and_space(&token, "demo", "dev").await;
     let name = format!("{sample}-app");
-    let manifest = format!("applications:\n- name: {name}\n  default-route: true\n{manifest_extra}");
+    let manifest =
+        format!("applications:\n- name: {name}\n  default-route: true\n{manifest_extra}");
     let dir = sample_dir(sample);
     let pushed = platform.push(&token, &space, &dir, &manifest).await;
     let (status, body) = platform
         .via_router(&format!("{name}.apps.localhost"), "/")
         .await;
-    assert_eq!(status, StatusCode::OK, "{sample} through the router: {body}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{sample} through the router: {body}"
+    );
     assert!(body.contains(expect), "{sample} answered {body:?}");
     (platform, token, pushed)
 }
@@ -73,7 +78,10 @@ async fn staticfile_app_is_pushed_and_served() {
         .get(&format!("/v3/droplets/{}", pushed.droplet), &token)
         .await;
     assert_eq!(droplet["state"], "STAGED");
-    assert_eq!(droplet["buildpacks"][0]["name"], "staticfile_buildpack", "{droplet}");
+    assert_eq!(
+        droplet["buildpacks"][0]["name"], "staticfile_buildpack",
+        "{droplet}"
+    );
     println!("staticfile push: {:?}", pushed.timings);
     finish(platform, &token).await;
 }
@@ -132,9 +140,34 @@ async fn python_app_scales_survives_a_crash_restages_and_runs_tasks() {
     }
     assert_eq!(seen.len(), 3, "three instances answer: {seen:?}");
 
+    // cf app: every running instance shows the usage its cell sampled.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let stats = platform.web_stats(&token, &app).await;
+        let measured = |s: &&serde_json::Value| {
+            s["state"] == "RUNNING" && s["usage"]["mem"].as_u64().is_some_and(|m| m > 0)
+        };
+        if stats.iter().filter(measured).count() == 3 {
+            for s in &stats {
+                let usage = &s["usage"];
+                assert!(usage["mem"].as_u64() < s["mem_quota"].as_u64(), "{s}");
+                assert!(usage["disk"].as_u64().is_some_and(|d| d > 0), "{s}");
+                assert!(usage["cpu"].as_f64().is_some_and(|c| c >= 0.0), "{s}");
+            }
+            break;
+        }
+        assert!(Instant::now() < deadline, "no usage in stats: {stats:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     // Kill an instance: it is restarted and `cf events` shows the crash.
-    let (status, _) = platform.via_router("python-app.apps.localhost", "/crash").await;
-    assert!(status.is_server_error(), "the crash request fails: {status}");
+    let (status, _) = platform
+        .via_router("python-app.apps.localhost", "/crash")
+        .await;
+    assert!(
+        status.is_server_error(),
+        "the crash request fails: {status}"
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (_, events) = platform
@@ -163,7 +196,10 @@ async fn python_app_scales_survives_a_crash_restages_and_runs_tasks() {
             &token,
         )
         .await;
-    let package = packages["resources"][0]["guid"].as_str().unwrap().to_owned();
+    let package = packages["resources"][0]["guid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let build = platform.stage(&token, &package).await;
     assert_eq!(build["state"], "STAGED", "{build}");
     let droplet = build["droplet"]["guid"].as_str().unwrap();

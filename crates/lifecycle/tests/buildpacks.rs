@@ -5,32 +5,34 @@
 //! are missing prints "skipped: ... not installed" and passes, unless `CI` is set, where it
 //! fails: CI machines get them from `scripts/install-stack`.
 
+mod support;
+
+/// The built-in buildpacks' order and how each is assembled (shared with crates/ingot/build.rs).
+mod builtin {
+    include!("../../../buildpacks/builtin.rs");
+}
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::ops::Deref;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ingot_lifecycle::builder::{self, BuilderArgs, BuilderError, StagingResult};
+use ingot_lifecycle::builder::{self, BuilderError, StagingResult};
 use ingot_lifecycle::launcher::{self, LauncherArgs};
 use md5::{Digest, Md5};
-use tempfile::TempDir;
-
-/// Cloud Foundry's default detection order of its system buildpacks.
-const DEFAULT_ORDER: [&str; 7] = [
-    "staticfile_buildpack",
-    "java_buildpack",
-    "ruby_buildpack",
-    "nodejs_buildpack",
-    "go_buildpack",
-    "python_buildpack",
-    "binary_buildpack",
-];
 
 /// How long an app may take from launch to its first answer.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The web command the java buildpack gives an unpacked executable jar.
+const JAVA_UNPACKED_WEB: &str = r#"java $JAVA_OPTS -cp "$HOME/." Main"#;
+
+/// The web command the staticfile buildpack gives every app.
+const STATICFILE_WEB: &str = r#"python3 "$STATICFILE_HOME/server.py""#;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -100,6 +102,12 @@ fn tools_for(name: &str) -> &'static [&'static str] {
     }
 }
 
+/// The sample app `name` prepared for staging, or `None` (the test is skipped) when the stack
+/// lacks its tools.
+fn sample(name: &str) -> Option<Staging> {
+    stack_has(tools_for(name)).then(|| prepare(name))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Files and commands
 
@@ -120,9 +128,14 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-fn write(path: &Path, contents: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, contents).unwrap();
+/// Assembles built-in buildpack `name` in `dir` as its zip in the ingot binary holds it (its
+/// directory plus the shared `buildpacks/lib/`, see `buildpacks/builtin.rs`).
+fn install_buildpack(name: &str, dir: &Path) {
+    for (relative, file) in builtin::buildpack_files(&repo_root().join("buildpacks"), name) {
+        let to = dir.join(relative);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&file, &to).unwrap_or_else(|err| panic!("copying {}: {err}", file.display()));
+    }
 }
 
 /// Runs a setup command and fails the test with its output if it fails.
@@ -142,21 +155,21 @@ fn run(cmd: &mut Command) {
 // ---------------------------------------------------------------------------------------------
 // Staging
 
-/// A scratch area for one staging: the app (build dir), the buildpacks, caches and outputs.
-struct Staging {
-    dir: TempDir,
+/// A scratch area for one staging (`support::Staging`: the app, the buildpacks, caches and
+/// outputs), staged with the built-in buildpacks.
+struct Staging(support::Staging);
+
+impl Deref for Staging {
+    type Target = support::Staging;
+
+    fn deref(&self) -> &support::Staging {
+        &self.0
+    }
 }
 
 impl Staging {
     fn new() -> Self {
-        let staging = Staging {
-            dir: tempfile::Builder::new()
-                .prefix("ingot-bp-")
-                .tempdir()
-                .unwrap(),
-        };
-        std::fs::create_dir_all(staging.app()).unwrap();
-        staging
+        Staging(support::Staging::new())
     }
 
     /// A staging of a copy of the sample app `name`.
@@ -166,35 +179,18 @@ impl Staging {
         staging
     }
 
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn app(&self) -> PathBuf {
-        self.path("app")
-    }
-
     /// Stages the app with the given built-in buildpacks (in order), as the builder is run by
     /// the stager: each buildpack in `<buildpacks_dir>/<hex md5 of its name>`.
     fn stage(&self, order: &[&str], skip_detect: bool) -> Result<StagingResult, BuilderError> {
-        let buildpacks = self.path("buildpacks");
+        let args = self.args(order, skip_detect);
         for name in order {
-            let dir = buildpacks.join(format!("{:x}", Md5::digest(name.as_bytes())));
+            let dir = args
+                .buildpacks_dir
+                .join(format!("{:x}", Md5::digest(name.as_bytes())));
             if !dir.exists() {
-                copy_tree(&repo_root().join("buildpacks").join(name), &dir);
+                install_buildpack(name, &dir);
             }
         }
-        let args = BuilderArgs {
-            build_dir: self.app(),
-            buildpacks_dir: buildpacks,
-            buildpack_order: order.iter().map(|s| s.to_string()).collect(),
-            skip_detect,
-            output_droplet: self.path("out/droplet.tgz"),
-            output_metadata: self.path("out/result.json"),
-            build_artifacts_cache_dir: self.path("cache"),
-            output_build_artifacts_cache: self.path("out/cache.tgz"),
-            stack: "cflinuxfs4".into(),
-        };
         let started = Instant::now();
         let result = builder::run(&args);
         eprintln!("staged with {order:?} in {:.1?}", started.elapsed());
@@ -206,13 +202,16 @@ impl Staging {
         result
     }
 
-    /// Stages with just `buildpack` and checks the staging result.
-    fn stage_with(&self, buildpack: &str, skip_detect: bool, name: &str, web: &str) {
+    /// Stages with `<kind>_buildpack` alone (the binary buildpack, which never detects, as
+    /// chosen with `-b`) and checks the staging result: detected as `kind`, version 1.0.0, web
+    /// command `web`.
+    fn stage_with(&self, kind: &str, web: &str) {
+        let buildpack = format!("{kind}_buildpack");
         let result = self
-            .stage(&[buildpack], skip_detect)
+            .stage(&[&buildpack], kind == "binary")
             .unwrap_or_else(|err| panic!("staging with {buildpack} failed: {err}"));
         let meta = &result.lifecycle_metadata;
-        assert_eq!(meta.detected_buildpack, name);
+        assert_eq!(meta.detected_buildpack, kind);
         assert_eq!(meta.buildpack_key, buildpack);
         assert_eq!(meta.buildpacks[0].version.as_deref(), Some("1.0.0"));
         assert_eq!(
@@ -225,6 +224,14 @@ impl Staging {
         );
     }
 
+    /// Stages with `<kind>_buildpack` alone and checks that its supply or finalize fails it.
+    fn assert_staging_fails(&self, kind: &str) {
+        let err = self
+            .stage(&[&format!("{kind}_buildpack")], false)
+            .unwrap_err();
+        assert!(matches!(err, BuilderError::Compile(_)), "{err:?}");
+    }
+
     /// Unpacks the droplet; returns its root (holding `app/`, `deps/`, `profile.d/`).
     fn droplet(&self) -> PathBuf {
         let root = self.path("droplet");
@@ -235,6 +242,22 @@ impl Staging {
         archive.unpack(&root).unwrap();
         assert!(root.join("staging_info.yml").is_file());
         root
+    }
+
+    /// Unpacks the droplet and launches it with the detected start command (`start` empty) or
+    /// `start`, and MEMORY_LIMIT `memory_limit`.
+    fn launch(&self, start: &str, memory_limit: &str) -> App {
+        App::launch(&self.droplet(), start, memory_limit)
+    }
+
+    /// Launches the staged droplet, checks `GET /` answers `hello from <kind>, instance 0`
+    /// and, when the app can crash, that `GET /crash` makes it exit with a failure.
+    fn run_and_check(&self, start: &str, kind: &str, crashes: bool) {
+        let mut app = self.launch(start, "1G");
+        app.expect_answer(&format!("hello from {kind}, instance 0"));
+        if crashes {
+            app.assert_crashes_on_request();
+        }
     }
 }
 
@@ -323,6 +346,20 @@ impl App {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Waits until the app is up, then checks that `GET /` answered 200 with `expected` in
+    /// its body.
+    fn expect_answer(&mut self, expected: &str) -> Response {
+        let response = self.wait_until_up();
+        assert_eq!(response.status, 200, "{}", self.output());
+        assert!(
+            response.body.contains(expected),
+            "GET / answered {:?}, expected {expected:?}\n{}",
+            response.body,
+            self.output()
+        );
+        response
     }
 
     /// Waits (bounded) for the app to exit.
@@ -431,25 +468,6 @@ fn request(
     })
 }
 
-/// Launches the staged droplet, checks `GET /` answers `hello from <kind>, instance 0` and,
-/// when the app can crash, that `GET /crash` makes it exit with a failure.
-fn run_and_check(staging: &Staging, start: &str, kind: &str, crashes: bool) {
-    let droplet = staging.droplet();
-    let mut app = App::launch(&droplet, start, "1G");
-    let response = app.wait_until_up();
-    assert_eq!(response.status, 200, "{}", app.output());
-    let expected = format!("hello from {kind}, instance 0");
-    assert!(
-        response.body.contains(&expected),
-        "GET / answered {:?}, expected {expected:?}\n{}",
-        response.body,
-        app.output()
-    );
-    if crashes {
-        app.assert_crashes_on_request();
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Preparing the sample apps that need building first
 
@@ -493,69 +511,125 @@ fn prepare_java(staging: &Staging) {
 
 /// Prepares the app dir of sample `name` as a developer would push it.
 fn prepare(name: &str) -> Staging {
-    match name {
-        "binary" => {
-            let staging = Staging::new();
-            prepare_binary(&staging);
-            staging
+    let build: fn(&Staging) = match name {
+        "binary" => prepare_binary,
+        "java" => prepare_java,
+        other => return Staging::of_sample(other),
+    };
+    let staging = Staging::new();
+    build(&staging);
+    staging
+}
+
+/// The app's dependency on a `greeting` package, as each sample's package manager declares it.
+fn declare_greeting(staging: &Staging, kind: &str) {
+    match kind {
+        "python" => {
+            staging.app_file("requirements.txt", "greeting==1.0\n");
         }
-        "java" => {
-            let staging = Staging::new();
-            prepare_java(&staging);
-            staging
+        "nodejs" => {
+            let package = support::read(&staging.app().join("package.json"));
+            let mut package: serde_json::Value = serde_json::from_str(&package).unwrap();
+            package["dependencies"] = serde_json::json!({ "greeting": "1.0.0" });
+            package["scripts"] = serde_json::json!({});
+            staging.app_file("package.json", &package.to_string());
         }
-        other => Staging::of_sample(other),
+        "go" => {
+            staging.app_file(
+                "go.mod",
+                "module hello\n\ngo 1.19\n\nrequire ingot.test/greeting v1.0.0\n",
+            );
+            staging.app_file(
+                "greet.go",
+                "package main\n\nimport \"ingot.test/greeting\"\n\nvar _ = greeting.Message\n",
+            );
+        }
+        "ruby" => {
+            staging.app_file("Gemfile", "gem \"greeting\"\n");
+        }
+        other => panic!("no greeting dependency for {other}"),
+    }
+}
+
+/// Stages sample `kind` declaring the `greeting` dependency without vendoring it: staging fails
+/// rather than reaching for a package index.
+fn assert_unvendored_greeting_fails(kind: &str) {
+    let staging = prepare(kind);
+    declare_greeting(&staging, kind);
+    staging.assert_staging_fails(kind);
+}
+
+/// A minimal wheel of a `greeting` package (with a console script), for vendoring.
+fn write_greeting_wheel(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let script = r#"
+import base64, hashlib, sys, zipfile
+files = {
+    "greeting/__init__.py": "MESSAGE = 'with greeting 1.0'\ndef main():\n    print(MESSAGE)\n",
+    "greeting-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: greeting\nVersion: 1.0\n",
+    "greeting-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: ingot-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    "greeting-1.0.dist-info/entry_points.txt": "[console_scripts]\ngreet = greeting:main\n",
+}
+record = []
+for name, text in files.items():
+    digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+    record.append(f"{name},sha256={digest},{len(text.encode())}")
+record.append("greeting-1.0.dist-info/RECORD,,")
+files["greeting-1.0.dist-info/RECORD"] = "\n".join(record) + "\n"
+with zipfile.ZipFile(sys.argv[1] + "/greeting-1.0-py3-none-any.whl", "w") as wheel:
+    for name, text in files.items():
+        wheel.writestr(name, text)
+"#;
+    run(Command::new("python3").args(["-c", script]).arg(dir));
+}
+
+/// Stages sample `kind` with its buildpack alone, expecting the web command `web`, then runs
+/// the droplet with `start` (see `Staging::run_and_check`).
+fn stage_and_run(kind: &str, web: &str, start: &str, crashes: bool) {
+    if let Some(staging) = sample(kind) {
+        staging.stage_with(kind, web);
+        staging.run_and_check(start, kind, crashes);
+    }
+}
+
+/// Stages sample `kind`, with `file` written into the app, with its buildpack alone and checks
+/// that staging fails.
+fn assert_sample_fails_with(kind: &str, file: &str, contents: &str) {
+    if let Some(staging) = sample(kind) {
+        staging.app_file(file, contents);
+        staging.assert_staging_fails(kind);
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// One test per buildpack: stage its sample app with it alone, then run the droplet.
+// Each buildpack: its sample app staged with it alone, then the droplet run.
 
 #[test]
 fn binary_buildpack_runs_a_prebuilt_executable_with_the_given_command() {
-    if !stack_has(tools_for("binary")) {
-        return;
-    }
-    let staging = prepare("binary");
-    staging.stage_with("binary_buildpack", true, "binary", "");
-    run_and_check(&staging, "./app", "binary", true);
+    stage_and_run("binary", "", "./app", true);
 }
 
 #[test]
 fn binary_buildpack_takes_the_web_command_from_a_procfile() {
-    if !stack_has(tools_for("binary")) {
+    let Some(staging) = sample("binary") else {
         return;
-    }
-    let staging = prepare("binary");
-    write(&staging.app().join("Procfile"), "web: ./app\n");
-    staging.stage_with("binary_buildpack", true, "binary", "./app");
-    run_and_check(&staging, "", "binary", false);
+    };
+    staging.app_file("Procfile", "web: ./app\n");
+    staging.stage_with("binary", "./app");
+    staging.run_and_check("", "binary", false);
 }
 
 #[test]
 fn staticfile_buildpack_serves_the_root_from_the_staticfile() {
-    if !stack_has(tools_for("staticfile")) {
+    let Some(staging) = sample("staticfile") else {
         return;
-    }
-    let staging = prepare("staticfile");
-    write(&staging.app().join("public/.secret"), "hidden\n");
-    write(&staging.app().join("public/docs/guide.txt"), "the guide\n");
-    staging.stage_with(
-        "staticfile_buildpack",
-        false,
-        "staticfile",
-        r#"python3 "$STATICFILE_HOME/server.py""#,
-    );
+    };
+    staging.app_file("public/.secret", "hidden\n");
+    staging.app_file("public/docs/guide.txt", "the guide\n");
+    staging.stage_with("staticfile", STATICFILE_WEB);
 
-    let droplet = staging.droplet();
-    let mut app = App::launch(&droplet, "", "256M");
-    let index = app.wait_until_up();
-    assert_eq!(index.status, 200);
-    assert!(
-        index.body.contains("hello from staticfile"),
-        "{}",
-        index.body
-    );
+    let mut app = staging.launch("", "256M");
+    let index = app.expect_answer("hello from staticfile");
     assert_eq!(
         index.header("Content-Type"),
         Some("text/html; charset=utf-8")
@@ -577,10 +651,14 @@ fn staticfile_buildpack_serves_the_root_from_the_staticfile() {
         Some("text/html; charset=utf-8")
     );
     // Outside the root, dot files and escapes are not served.
-    assert_eq!(app.get("/Staticfile").status, 404);
-    assert_eq!(app.get("/.secret").status, 404);
-    assert_eq!(app.get("/../Staticfile").status, 404);
-    assert_eq!(app.get("/%2e%2e/Staticfile").status, 404);
+    for path in [
+        "/Staticfile",
+        "/.secret",
+        "/../Staticfile",
+        "/%2e%2e/Staticfile",
+    ] {
+        assert_eq!(app.get(path).status, 404, "GET {path}");
+    }
     // A directory without index.html is not listed; one without its slash is redirected.
     assert_eq!(app.get("/docs/").status, 403);
     let redirect = app.get("/docs");
@@ -613,23 +691,13 @@ fn staticfile_buildpack_serves_the_root_from_the_staticfile() {
 
 #[test]
 fn staticfile_buildpack_lists_directories_only_when_asked() {
-    if !stack_has(tools_for("staticfile")) {
+    let Some(staging) = sample("staticfile") else {
         return;
-    }
-    let staging = prepare("staticfile");
-    write(
-        &staging.app().join("Staticfile"),
-        "root: public\ndirectory: visible\n",
-    );
-    write(&staging.app().join("public/docs/guide.txt"), "the guide\n");
-    staging.stage_with(
-        "staticfile_buildpack",
-        false,
-        "staticfile",
-        r#"python3 "$STATICFILE_HOME/server.py""#,
-    );
-    let droplet = staging.droplet();
-    let mut app = App::launch(&droplet, "", "256M");
+    };
+    staging.app_file("Staticfile", "root: public\ndirectory: visible\n");
+    staging.app_file("public/docs/guide.txt", "the guide\n");
+    staging.stage_with("staticfile", STATICFILE_WEB);
+    let mut app = staging.launch("", "256M");
     app.wait_until_up();
     let listing = app.get("/docs/");
     assert_eq!(listing.status, 200);
@@ -638,82 +706,26 @@ fn staticfile_buildpack_lists_directories_only_when_asked() {
 
 #[test]
 fn staticfile_buildpack_rejects_a_root_outside_the_app_and_basic_auth() {
-    if !stack_has(tools_for("staticfile")) {
-        return;
-    }
-    let staging = prepare("staticfile");
-    write(&staging.app().join("Staticfile"), "root: ../..\n");
-    let err = staging.stage(&["staticfile_buildpack"], false).unwrap_err();
-    assert!(matches!(err, BuilderError::Compile(_)), "{err:?}");
-
-    let staging = prepare("staticfile");
-    write(&staging.app().join("Staticfile.auth"), "user:$apr1$x$y\n");
-    let err = staging.stage(&["staticfile_buildpack"], false).unwrap_err();
-    assert!(matches!(err, BuilderError::Compile(_)), "{err:?}");
+    assert_sample_fails_with("staticfile", "Staticfile", "root: ../..\n");
+    assert_sample_fails_with("staticfile", "Staticfile.auth", "user:$apr1$x$y\n");
 }
 
 #[test]
 fn python_buildpack_runs_the_app_in_a_virtual_environment() {
-    if !stack_has(tools_for("python")) {
-        return;
-    }
-    let staging = prepare("python");
-    staging.stage_with("python_buildpack", false, "python", "python app.py");
-    run_and_check(&staging, "", "python", true);
-}
-
-/// A minimal wheel of a `greeting` package (with a console script), for vendoring.
-fn write_greeting_wheel(dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    let script = r#"
-import base64, hashlib, sys, zipfile
-files = {
-    "greeting/__init__.py": "MESSAGE = 'with greeting 1.0'\ndef main():\n    print(MESSAGE)\n",
-    "greeting-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: greeting\nVersion: 1.0\n",
-    "greeting-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: ingot-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    "greeting-1.0.dist-info/entry_points.txt": "[console_scripts]\ngreet = greeting:main\n",
-}
-record = []
-for name, text in files.items():
-    digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-    record.append(f"{name},sha256={digest},{len(text.encode())}")
-record.append("greeting-1.0.dist-info/RECORD,,")
-files["greeting-1.0.dist-info/RECORD"] = "\n".join(record) + "\n"
-with zipfile.ZipFile(sys.argv[1] + "/greeting-1.0-py3-none-any.whl", "w") as wheel:
-    for name, text in files.items():
-        wheel.writestr(name, text)
-"#;
-    run(Command::new("python3").args(["-c", script]).arg(dir));
+    stage_and_run("python", "python app.py", "", true);
 }
 
 #[test]
 fn python_buildpack_installs_vendored_requirements_and_refuses_to_download() {
-    if !stack_has(tools_for("python")) {
+    let Some(staging) = sample("python") else {
         return;
-    }
-    let staging = prepare("python");
-    write(&staging.app().join("requirements.txt"), "greeting==1.0\n");
+    };
+    declare_greeting(&staging, "python");
     write_greeting_wheel(&staging.app().join("vendor"));
-    write(
-        &staging.app().join("Procfile"),
-        "web: greet && python app.py\n",
-    );
-    staging.stage_with(
-        "python_buildpack",
-        false,
-        "python",
-        "greet && python app.py",
-    );
-    let droplet = staging.droplet();
-    let mut app = App::launch(&droplet, "", "256M");
-    let response = app.wait_until_up();
-    assert!(
-        response
-            .body
-            .contains("hello from python, instance 0 with greeting 1.0"),
-        "{}",
-        response.body
-    );
+    staging.app_file("Procfile", "web: greet && python app.py\n");
+    staging.stage_with("python", "greet && python app.py");
+    let mut app = staging.launch("", "256M");
+    app.expect_answer("hello from python, instance 0 with greeting 1.0");
     // The console script works from wherever the droplet was unpacked.
     assert!(
         app.output().contains("with greeting 1.0\n"),
@@ -721,141 +733,77 @@ fn python_buildpack_installs_vendored_requirements_and_refuses_to_download() {
         app.output()
     );
 
-    // Not vendored: staging fails rather than reaching for a package index.
-    let staging = prepare("python");
-    write(&staging.app().join("requirements.txt"), "greeting==1.0\n");
-    let err = staging.stage(&["python_buildpack"], false).unwrap_err();
-    assert!(matches!(err, BuilderError::Compile(_)), "{err:?}");
+    assert_unvendored_greeting_fails("python");
 }
 
 #[test]
 fn python_buildpack_refuses_a_python_the_stack_does_not_have() {
-    if !stack_has(tools_for("python")) {
-        return;
-    }
-    let staging = prepare("python");
-    write(&staging.app().join("runtime.txt"), "python-2.7.18\n");
-    let err = staging.stage(&["python_buildpack"], false).unwrap_err();
-    assert!(matches!(err, BuilderError::Compile(_)), "{err:?}");
+    assert_sample_fails_with("python", "runtime.txt", "python-2.7.18\n");
 }
 
 #[test]
 fn nodejs_buildpack_runs_npm_start() {
-    if !stack_has(tools_for("nodejs")) {
-        return;
-    }
-    let staging = prepare("nodejs");
-    staging.stage_with("nodejs_buildpack", false, "nodejs", "npm start");
-    run_and_check(&staging, "", "nodejs", true);
+    stage_and_run("nodejs", "npm start", "", true);
 }
 
 #[test]
 fn nodejs_buildpack_uses_vendored_node_modules_and_refuses_to_download() {
-    if !stack_has(tools_for("nodejs")) {
+    let Some(staging) = sample("nodejs") else {
         return;
-    }
-    let with_dependency = |staging: &Staging| {
-        let package = std::fs::read_to_string(staging.app().join("package.json")).unwrap();
-        let mut package: serde_json::Value = serde_json::from_str(&package).unwrap();
-        package["dependencies"] = serde_json::json!({ "greeting": "1.0.0" });
-        package["scripts"] = serde_json::json!({});
-        write(&staging.app().join("package.json"), &package.to_string());
     };
-    let staging = prepare("nodejs");
-    with_dependency(&staging);
-    let module = staging.app().join("node_modules/greeting");
-    write(
-        &module.join("package.json"),
+    declare_greeting(&staging, "nodejs");
+    staging.app_file(
+        "node_modules/greeting/package.json",
         r#"{"name":"greeting","version":"1.0.0","main":"index.js"}"#,
     );
-    write(
-        &module.join("index.js"),
+    staging.app_file(
+        "node_modules/greeting/index.js",
         "exports.message = 'with greeting 1.0';\n",
     );
-    staging.stage_with("nodejs_buildpack", false, "nodejs", "node server.js");
-    let droplet = staging.droplet();
-    let mut app = App::launch(&droplet, "", "256M");
-    let response = app.wait_until_up();
-    assert!(
-        response
-            .body
-            .contains("hello from nodejs, instance 0 with greeting 1.0"),
-        "{}",
-        response.body
-    );
+    staging.stage_with("nodejs", "node server.js");
+    let mut app = staging.launch("", "256M");
+    app.expect_answer("hello from nodejs, instance 0 with greeting 1.0");
 
-    let staging = prepare("nodejs");
-    with_dependency(&staging);
-    let err = staging.stage(&["nodejs_buildpack"], false).unwrap_err();
-    assert!(matches!(err, BuilderError::Compile(_)), "{err:?}");
+    assert_unvendored_greeting_fails("nodejs");
 }
 
 #[test]
 fn nodejs_buildpack_refuses_an_engine_the_stack_does_not_have() {
-    if !stack_has(tools_for("nodejs")) {
-        return;
-    }
-    let staging = prepare("nodejs");
-    write(
-        &staging.app().join("package.json"),
+    assert_sample_fails_with(
+        "nodejs",
+        "package.json",
         r#"{"name":"old","version":"1.0.0","engines":{"node":"<4"}}"#,
     );
-    let err = staging.stage(&["nodejs_buildpack"], false).unwrap_err();
-    assert!(matches!(err, BuilderError::Compile(_)), "{err:?}");
 }
 
 #[test]
 fn go_buildpack_compiles_the_module_into_bin() {
-    if !stack_has(tools_for("go")) {
-        return;
-    }
-    let staging = prepare("go");
-    staging.stage_with("go_buildpack", false, "go", "./bin/hello");
-    run_and_check(&staging, "", "go", true);
+    stage_and_run("go", "./bin/hello", "", true);
 }
 
 #[test]
 fn go_buildpack_builds_with_vendored_modules_and_refuses_to_download() {
-    if !stack_has(tools_for("go")) {
+    let Some(staging) = sample("go") else {
         return;
-    }
-    let with_dependency = |staging: &Staging| {
-        write(
-            &staging.app().join("go.mod"),
-            "module hello\n\ngo 1.19\n\nrequire ingot.test/greeting v1.0.0\n",
-        );
-        write(
-            &staging.app().join("greet.go"),
-            "package main\n\nimport \"ingot.test/greeting\"\n\nvar _ = greeting.Message\n",
-        );
     };
-    let staging = prepare("go");
-    with_dependency(&staging);
-    write(
-        &staging.app().join("vendor/modules.txt"),
+    declare_greeting(&staging, "go");
+    staging.app_file(
+        "vendor/modules.txt",
         "# ingot.test/greeting v1.0.0\n## explicit\ningot.test/greeting\n",
     );
-    write(
-        &staging.app().join("vendor/ingot.test/greeting/greeting.go"),
+    staging.app_file(
+        "vendor/ingot.test/greeting/greeting.go",
         "package greeting\n\nconst Message = \"with greeting 1.0\"\n",
     );
-    staging.stage_with("go_buildpack", false, "go", "./bin/hello");
-    run_and_check(&staging, "", "go", false);
+    staging.stage_with("go", "./bin/hello");
+    staging.run_and_check("", "go", false);
 
-    let staging = prepare("go");
-    with_dependency(&staging);
-    let err = staging.stage(&["go_buildpack"], false).unwrap_err();
-    assert!(matches!(err, BuilderError::Compile(_)), "{err:?}");
+    assert_unvendored_greeting_fails("go");
 }
 
 #[test]
 fn ruby_buildpack_runs_the_procfile_command() {
-    if !stack_has(tools_for("ruby")) {
-        return;
-    }
-    let staging = prepare("ruby");
-    staging.stage_with("ruby_buildpack", false, "ruby", "ruby app.rb");
-    run_and_check(&staging, "", "ruby", true);
+    stage_and_run("ruby", "ruby app.rb", "", true);
 }
 
 #[test]
@@ -866,14 +814,16 @@ fn ruby_buildpack_installs_gems_from_vendor_cache_and_refuses_to_download() {
     // A one-file gem, built locally and vendored as `bundle cache` would.
     let staging = prepare("ruby");
     let gem_src = staging.path("greeting-gem");
-    write(
+    support::write(
         &gem_src.join("lib/greeting.rb"),
         "module Greeting\n  MESSAGE = \"with greeting 1.0\"\nend\n",
+        0o644,
     );
-    write(
+    support::write(
         &gem_src.join("greeting.gemspec"),
         "Gem::Specification.new do |s|\n  s.name = \"greeting\"\n  s.version = \"1.0.0\"\n  \
          s.summary = \"test gem\"\n  s.authors = [\"ingot\"]\n  s.files = [\"lib/greeting.rb\"]\nend\n",
+        0o644,
     );
     run(Command::new("gem")
         .args(["build", "greeting.gemspec"])
@@ -885,50 +835,23 @@ fn ruby_buildpack_installs_gems_from_vendor_cache_and_refuses_to_download() {
         cache.join("greeting-1.0.0.gem"),
     )
     .unwrap();
-    write(&staging.app().join("Gemfile"), "gem \"greeting\"\n");
-    write(
-        &staging.app().join("Procfile"),
-        "web: bundle exec ruby app.rb\n",
-    );
-    staging.stage_with("ruby_buildpack", false, "ruby", "bundle exec ruby app.rb");
-    let droplet = staging.droplet();
-    let mut app = App::launch(&droplet, "", "256M");
-    let response = app.wait_until_up();
-    assert!(
-        response
-            .body
-            .contains("hello from ruby, instance 0 with greeting 1.0"),
-        "{}\n{}",
-        response.body,
-        app.output()
-    );
+    declare_greeting(&staging, "ruby");
+    staging.app_file("Procfile", "web: bundle exec ruby app.rb\n");
+    staging.stage_with("ruby", "bundle exec ruby app.rb");
+    let mut app = staging.launch("", "256M");
+    app.expect_answer("hello from ruby, instance 0 with greeting 1.0");
 
-    let staging = prepare("ruby");
-    write(&staging.app().join("Gemfile"), "gem \"greeting\"\n");
-    let err = staging.stage(&["ruby_buildpack"], false).unwrap_err();
-    assert!(matches!(err, BuilderError::Compile(_)), "{err:?}");
+    assert_unvendored_greeting_fails("ruby");
 }
 
 #[test]
 fn java_buildpack_runs_an_unpacked_executable_jar() {
-    if !stack_has(tools_for("java")) {
+    let Some(staging) = sample("java") else {
         return;
-    }
-    let staging = prepare("java");
-    staging.stage_with(
-        "java_buildpack",
-        false,
-        "java",
-        r#"java $JAVA_OPTS -cp "$HOME/." Main"#,
-    );
-    let droplet = staging.droplet();
-    let mut app = App::launch(&droplet, "", "1G");
-    let response = app.wait_until_up();
-    assert!(
-        response.body.contains("hello from java, instance 0"),
-        "{}",
-        response.body
-    );
+    };
+    staging.stage_with("java", JAVA_UNPACKED_WEB);
+    let mut app = staging.launch("", "1G");
+    app.expect_answer("hello from java, instance 0");
     // The memory calculator sized the JVM from MEMORY_LIMIT: 1G - 64M metaspace - 240M code
     // cache - 10M direct memory - 250 x 1M thread stacks leaves 460M of heap.
     let output = app.output();
@@ -948,29 +871,17 @@ fn java_buildpack_runs_a_jar_pushed_inside_a_directory() {
     let staging = Staging::new();
     let jar = build_java_jar(&staging);
     std::fs::copy(&jar, staging.app().join("sample.jar")).unwrap();
-    staging.stage_with(
-        "java_buildpack",
-        false,
-        "java",
-        r#"java $JAVA_OPTS -jar "$HOME/sample.jar""#,
-    );
-    run_and_check(&staging, "", "java", false);
+    staging.stage_with("java", r#"java $JAVA_OPTS -jar "$HOME/sample.jar""#);
+    staging.run_and_check("", "java", false);
 }
 
 #[test]
 fn java_buildpack_fails_at_launch_when_the_memory_limit_is_too_small() {
-    if !stack_has(tools_for("java")) {
+    let Some(staging) = sample("java") else {
         return;
-    }
-    let staging = prepare("java");
-    staging.stage_with(
-        "java_buildpack",
-        false,
-        "java",
-        r#"java $JAVA_OPTS -cp "$HOME/." Main"#,
-    );
-    let droplet = staging.droplet();
-    let mut app = App::launch(&droplet, "", "256M");
+    };
+    staging.stage_with("java", JAVA_UNPACKED_WEB);
+    let mut app = staging.launch("", "256M");
     let status = app.wait_for_exit(Duration::from_secs(15));
     assert!(!status.success());
     let output = app.output();
@@ -985,7 +896,7 @@ fn java_buildpack_fails_at_launch_when_the_memory_limit_is_too_small() {
 #[test]
 fn java_buildpack_does_not_detect_a_war() {
     let staging = Staging::new();
-    write(&staging.app().join("WEB-INF/web.xml"), "<web-app/>\n");
+    staging.app_file("WEB-INF/web.xml", "<web-app/>\n");
     let err = staging.stage(&["java_buildpack"], false).unwrap_err();
     assert!(matches!(err, BuilderError::NoAppDetected), "{err:?}");
 }
@@ -995,20 +906,12 @@ fn java_buildpack_does_not_detect_a_war() {
 
 #[test]
 fn detection_picks_each_samples_buildpack_in_the_default_order() {
-    for name in [
-        "staticfile",
-        "java",
-        "ruby",
-        "nodejs",
-        "go",
-        "python",
-        "binary",
-    ] {
-        if !stack_has(tools_for(name)) {
+    for buildpack in builtin::ORDER {
+        let name = buildpack.trim_end_matches("_buildpack");
+        let Some(staging) = sample(name) else {
             continue;
-        }
-        let staging = prepare(name);
-        let result = staging.stage(&DEFAULT_ORDER, false);
+        };
+        let result = staging.stage(&builtin::ORDER, false);
         if name == "binary" {
             // The binary buildpack is only ever chosen explicitly.
             let err = result.expect_err("nothing detects a bare executable");
@@ -1018,6 +921,6 @@ fn detection_picks_each_samples_buildpack_in_the_default_order() {
         let result = result.unwrap_or_else(|err| panic!("staging the {name} sample failed: {err}"));
         let meta = &result.lifecycle_metadata;
         assert_eq!(meta.detected_buildpack, name, "the {name} sample");
-        assert_eq!(meta.buildpack_key, format!("{name}_buildpack"));
+        assert_eq!(meta.buildpack_key, buildpack);
     }
 }

@@ -62,6 +62,8 @@ pub struct CellConfig {
     pub heartbeat_interval: Duration,
     /// How long a presence lives without renewal (Diego: 15 s).
     pub presence_ttl: Duration,
+    /// How often the containers' usage is sampled and reported (Diego: 15 s).
+    pub metrics_interval: Duration,
     /// SIGTERM to SIGKILL on a graceful stop (Cloud Foundry: 10 s).
     pub grace_time: Duration,
     pub health: HealthCheckConfig,
@@ -93,6 +95,7 @@ impl CellConfig {
             sync_interval: Duration::from_secs(30),
             heartbeat_interval: Duration::from_secs(5),
             presence_ttl: Duration::from_secs(15),
+            metrics_interval: Duration::from_secs(15),
             grace_time: Duration::from_secs(10),
             health: HealthCheckConfig::default(),
             host_ip: "127.0.0.1".into(),
@@ -121,6 +124,7 @@ mod tests {
         assert_eq!(config.sync_interval, Duration::from_secs(30));
         assert_eq!(config.heartbeat_interval, Duration::from_secs(5));
         assert_eq!(config.presence_ttl, Duration::from_secs(15));
+        assert_eq!(config.metrics_interval, Duration::from_secs(15));
         assert_eq!(config.grace_time, Duration::from_secs(10));
         assert_eq!(config.health.starting_interval, Duration::from_secs(2));
         assert_eq!(config.health.healthy_interval, Duration::from_secs(30));

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::{
@@ -13,6 +14,7 @@ use ingot_bbs::{
     DownloadAction, HttpCheck, SerialAction, TaskDefinition, TaskState, TcpCheck, TimeoutAction,
     UploadAction,
 };
+use ingot_logging::{Envelope, EnvelopeType, MAX_LIMIT, Message, ReadQuery};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -540,4 +542,49 @@ async fn a_task_downloads_and_uploads() {
     assert!(!task.failed, "{}", task.failure_reason);
     assert_eq!(*uploaded.lock().unwrap(), b"HELLO");
     h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_instances_report_their_usage() {
+    let h = Harness::start().await;
+    let mut lrp = web_lrp("metered", 2);
+    lrp.log_guid = "app-guid".into();
+    lrp.metric_tags = [("process_id".to_owned(), "web-guid".to_owned())].into();
+    h.bbs.desire_lrp(lrp).await.unwrap();
+    eventually("2 RUNNING", WAIT, || async {
+        (h.running("metered").await.len() == 2).then_some(())
+    })
+    .await;
+
+    // Each instance's gauges: under the log guid and its index, with the LRP's tags, the
+    // python server's real memory and the container's quotas.
+    let query = ReadQuery {
+        envelope_types: vec![EnvelopeType::Gauge],
+        limit: MAX_LIMIT,
+        ..ReadQuery::default()
+    };
+    let gauges = eventually("both instances' memory", WAIT, || async {
+        let gauges = h.metrics.read("app-guid", &query);
+        let indices: BTreeSet<&str> = gauges
+            .iter()
+            .filter(|e| gauge_value(e, "memory") > 0.0)
+            .map(|e| e.instance_id.as_str())
+            .collect();
+        (indices == BTreeSet::from(["0", "1"])).then(|| gauges.clone())
+    })
+    .await;
+    for envelope in &gauges {
+        assert_eq!(envelope.tags["process_id"], "web-guid");
+        assert_eq!(gauge_value(envelope, "memory_quota"), (64 << 20) as f64);
+        assert_eq!(gauge_value(envelope, "disk_quota"), (64 << 20) as f64);
+        assert!(gauge_value(envelope, "cpu") >= 0.0);
+    }
+    h.finish().await;
+}
+
+fn gauge_value(envelope: &Envelope, name: &str) -> f64 {
+    match &envelope.message {
+        Message::Gauge(gauge) => gauge.metrics.get(name).map_or(0.0, |m| m.value),
+        _ => 0.0,
+    }
 }

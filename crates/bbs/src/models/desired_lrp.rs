@@ -56,6 +56,10 @@ pub struct DesiredLrp {
     pub log_guid: String,
     pub log_source: String,
     pub metrics_guid: String,
+    /// Tags the cell puts on the instances' container metrics (Diego's `metric_tags`, static
+    /// values only), e.g. the Cloud Controller's `process_id`, which tells one process's
+    /// gauges from another's of the same app at the same index.
+    pub metric_tags: BTreeMap<String, String>,
     pub annotation: String,
     pub placement_tags: Vec<String>,
     pub privileged: bool,

@@ -10,6 +10,7 @@ use ingot_bbs::{
 use serde_json::{Value, json};
 
 use super::actions::{download_droplet, launch};
+use super::metrics::METRIC_TAG_PROCESS_ID;
 use crate::{
     diego,
     model::{App, Droplet, HealthCheckType, Process, route::DEFAULT_APP_PORT},
@@ -144,6 +145,10 @@ pub(crate) fn desired_lrp(spec: LrpSpec<'_>) -> Option<DesiredLrp> {
         log_guid: app.guid.clone(),
         log_source: "CELL".to_owned(),
         metrics_guid: app.guid.clone(),
+        metric_tags: BTreeMap::from([
+            (METRIC_TAG_PROCESS_ID.to_owned(), process.guid.clone()),
+            ("process_type".to_owned(), process.process_type.clone()),
+        ]),
         annotation: annotation(process),
         ..DesiredLrp::default()
     })

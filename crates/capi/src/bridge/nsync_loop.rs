@@ -16,7 +16,9 @@ use crate::{
     Error, diego,
     model::{
         App, AppState, Domain, Droplet, DropletState, Organization, Process, Route, RouteMapping,
-        Space, environment::app_environment, route::route_url,
+        Space,
+        environment::{AppContext, app_environment},
+        route::route_url,
     },
     service::Service,
     store::{Filter, docs},
@@ -218,18 +220,21 @@ impl Service {
         group: &BTreeMap<String, String>,
     ) -> Result<Option<DesiredLrp>, Error> {
         let routes = self
-            .process_route_targets(app, &process.process_type)
+            .process_routes(&app.guid, &process.process_type)
             .await?;
-        let uris: Vec<String> = routes.iter().map(|r| r.url.clone()).collect();
+        let uris: Vec<String> = routes.iter().map(|(r, d, _)| route_url(r, d)).collect();
         let env = app_environment(
-            app,
-            Some(process),
-            space,
-            org,
-            &uris,
+            &AppContext {
+                app,
+                process: Some(process),
+                space,
+                org,
+                uris: &uris,
+                api_url: &self.settings.api_url,
+                memory_mb: process.memory_in_mb,
+                disk_mb: process.disk_in_mb,
+            },
             group,
-            process.memory_in_mb,
-            process.disk_in_mb,
         );
         Ok(desired_lrp(LrpSpec {
             app,
@@ -237,42 +242,19 @@ impl Service {
             droplet,
             droplet_url: self.droplet_download_url(droplet),
             env: super::actions::env_vars(env),
-            routes: &routes,
+            routes: &route_targets(&routes),
         }))
     }
 }
 
-impl Service {
-    /// The HTTP routes mapped to this process type of the app (TCP routes are not the HTTP
-    /// router's).
-    pub(crate) async fn process_route_targets(
-        &self,
-        app: &App,
-        process_type: &str,
-    ) -> Result<Vec<RouteTarget>, Error> {
-        let mappings: Vec<RouteMapping> = docs::list(
-            &*self.store,
-            &[
-                Filter::eq("app_guid", app.guid.clone()),
-                Filter::eq("process_type", process_type),
-            ],
-        )
-        .await?;
-        let mut targets = Vec::new();
-        for mapping in mappings {
-            let Some(route) = docs::get::<Route>(&*self.store, &mapping.route_guid).await? else {
-                continue;
-            };
-            let Some(domain) = docs::get::<Domain>(&*self.store, &route.domain_guid).await? else {
-                continue;
-            };
-            if route.port.is_none() {
-                targets.push(RouteTarget {
-                    url: route_url(&route, &domain),
-                    port: mapping.port(),
-                });
-            }
-        }
-        Ok(targets)
-    }
+/// The HTTP routes among a process's routes (TCP routes are not the HTTP router's).
+fn route_targets(routes: &[(Route, Domain, RouteMapping)]) -> Vec<RouteTarget> {
+    routes
+        .iter()
+        .filter(|(route, _, _)| route.port.is_none())
+        .map(|(route, domain, mapping)| RouteTarget {
+            url: route_url(route, domain),
+            port: mapping.port(),
+        })
+        .collect()
 }

@@ -1,5 +1,6 @@
 //! tps's pure half: what the Cloud Controller reports about a process's instances, from the
-//! ActualLRPs of its current version, and what a crash event records.
+//! ActualLRPs of its current version and the instances' newest container metrics, and what a
+//! crash event records.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +8,8 @@ use ingot_bbs::{
     ActualLrp, ActualLrpInstanceKey, ActualLrpKey, ActualLrpState, Nanos, PortMapping,
 };
 use serde_json::{Value, json};
+
+use super::metrics::Usage;
 
 /// An instance's state as `cf app` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +44,7 @@ impl InstanceState {
 }
 
 /// One instance slot of a process.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Instance {
     pub index: u32,
     pub state: InstanceState,
@@ -49,7 +52,7 @@ pub(crate) struct Instance {
     pub reported: Option<Reported>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Reported {
     pub instance_guid: String,
     pub host: String,
@@ -58,11 +61,20 @@ pub(crate) struct Reported {
     pub uptime: i64,
     /// Why the instance is not running: the placement error, or the crash reason.
     pub details: Option<String>,
+    /// The newest container metrics of a running or starting instance; `None` until its cell
+    /// has sampled it (and for a crashed one, whose container is gone).
+    pub usage: Option<Usage>,
 }
 
-/// One entry per index below `instances`: the newest ActualLRP reported for it, or DOWN.
-/// ActualLRPs of indices above `instances` (being retired after a scale-down) are left out.
-pub(crate) fn instances(instances: u32, actual: &[ActualLrp], now: Nanos) -> Vec<Instance> {
+/// One entry per index below `instances`: the newest ActualLRP reported for it, or DOWN, with
+/// the index's `usage`. ActualLRPs of indices above `instances` (being retired after a
+/// scale-down) are left out.
+pub(crate) fn instances(
+    instances: u32,
+    actual: &[ActualLrp],
+    usage: &BTreeMap<u32, Usage>,
+    now: Nanos,
+) -> Vec<Instance> {
     let mut newest: BTreeMap<u32, &ActualLrp> = BTreeMap::new();
     for lrp in actual.iter().filter(|l| l.index < instances) {
         let slot = newest.entry(lrp.index).or_insert(lrp);
@@ -77,17 +89,22 @@ pub(crate) fn instances(instances: u32, actual: &[ActualLrp], now: Nanos) -> Vec
                 state: InstanceState::Down,
                 reported: None,
             },
-            Some(lrp) => Instance {
-                index,
-                state: InstanceState::of(lrp),
-                reported: Some(Reported {
-                    instance_guid: lrp.instance_guid.clone(),
-                    host: lrp.net_info.address.clone(),
-                    ports: lrp.net_info.ports.clone(),
-                    uptime: (now.saturating_sub(lrp.since) / 1_000_000_000).max(0),
-                    details: details(lrp),
-                }),
-            },
+            Some(lrp) => {
+                let state = InstanceState::of(lrp);
+                let live = matches!(state, InstanceState::Running | InstanceState::Starting);
+                Instance {
+                    index,
+                    state,
+                    reported: Some(Reported {
+                        instance_guid: lrp.instance_guid.clone(),
+                        host: lrp.net_info.address.clone(),
+                        ports: lrp.net_info.ports.clone(),
+                        uptime: (now.saturating_sub(lrp.since) / 1_000_000_000).max(0),
+                        details: details(lrp),
+                        usage: usage.get(&index).copied().filter(|_| live),
+                    }),
+                }
+            }
         })
         .collect()
 }
@@ -163,6 +180,7 @@ mod tests {
                 unplaced,
                 crashed,
             ],
+            &BTreeMap::new(),
             10 * SEC,
         );
         assert_eq!(
@@ -201,7 +219,12 @@ mod tests {
         let mut stale_crash = actual(0, ActualLrpState::Crashed, SEC);
         stale_crash.crash_reason = "old".into();
         let retiring = actual(1, ActualLrpState::Running, 0);
-        let list = instances(1, &[stale_crash, running, retiring], 64 * SEC);
+        let list = instances(
+            1,
+            &[stale_crash, running, retiring],
+            &BTreeMap::new(),
+            64 * SEC,
+        );
         assert_eq!(
             list.len(),
             1,
@@ -217,8 +240,36 @@ mod tests {
 
     #[test]
     fn nothing_reported_means_every_instance_is_down() {
-        assert_eq!(states(&instances(2, &[], 0)), ["DOWN", "DOWN"]);
-        assert!(instances(0, &[actual(0, ActualLrpState::Running, 0)], 0).is_empty());
+        let none = BTreeMap::new();
+        assert_eq!(states(&instances(2, &[], &none, 0)), ["DOWN", "DOWN"]);
+        let running = [actual(0, ActualLrpState::Running, 0)];
+        assert!(instances(0, &running, &none, 0).is_empty());
+    }
+
+    #[test]
+    fn usage_goes_to_live_instances_of_its_index() {
+        let sample = |mem| Usage {
+            time: chrono::DateTime::from_timestamp_nanos(SEC),
+            cpu: 0.5,
+            mem,
+            disk: 7,
+        };
+        let usage = BTreeMap::from([(0, sample(100)), (1, sample(200)), (2, sample(300))]);
+        let list = instances(
+            4,
+            &[
+                actual(0, ActualLrpState::Running, 0),
+                actual(1, ActualLrpState::Claimed, 0),
+                actual(2, ActualLrpState::Crashed, 0),
+            ],
+            &usage,
+            10 * SEC,
+        );
+        let mem: Vec<Option<u64>> = list
+            .iter()
+            .map(|i| i.reported.as_ref().and_then(|r| r.usage).map(|u| u.mem))
+            .collect();
+        assert_eq!(mem, [Some(100), Some(200), None, None]);
     }
 
     #[test]

@@ -3,29 +3,29 @@
 use axum::{
     Json, Router,
     extract::{Path, RawQuery, State},
-    http::StatusCode,
-    response::{IntoResponse, Response},
+    response::Response,
     routing::{get, post},
 };
 use serde_json::{Value, json};
 
 use super::{
-    AppState, Inner, accepted,
+    AppState, Included, Inner, accepted,
     builds::droplet_json,
+    created,
     extract::{Auth, Body},
     list_json, metadata_json,
     organizations::organization_json,
     spaces::space_json,
-    ts,
+    ts, with_included,
 };
 use crate::{
     Error,
     model::{
-        App, LifecycleType,
+        App, LifecycleType, Organization, Space,
         query::{ListParams, ListSpec},
         validation::Fields,
     },
-    service::{AppPatch, LifecyclePatch, Located, NewApp},
+    service::{AppPatch, LifecyclePatch, NewApp},
 };
 
 const LIST: ListSpec = ListSpec {
@@ -185,22 +185,21 @@ fn capitalise(key: &str) -> String {
         .unwrap_or_default()
 }
 
-fn with_includes(state: &Inner, located: &Located, params: &ListParams) -> Value {
-    let mut body = app_json(state, &located.app);
-    let mut included = serde_json::Map::new();
-    if params.includes("space") {
-        included.insert("spaces".into(), json!([space_json(state, &located.space)]));
-    }
-    if params.includes("space.organization") {
-        included.insert(
-            "organizations".into(),
-            json!([organization_json(state, &located.org)]),
-        );
-    }
-    if let (false, Some(obj)) = (included.is_empty(), body.as_object_mut()) {
-        obj.insert("included".into(), Value::Object(included));
-    }
-    body
+/// `included` for `?include=space,space.organization`.
+fn included_json(
+    state: &Inner,
+    params: &ListParams,
+    spaces: &[Space],
+    orgs: &[Organization],
+) -> Option<Value> {
+    Included::new(params)
+        .add("space", "spaces", || {
+            spaces.iter().map(|s| space_json(state, s)).collect()
+        })
+        .add("space.organization", "organizations", || {
+            orgs.iter().map(|o| organization_json(state, o)).collect()
+        })
+        .build()
 }
 
 async fn list_apps(
@@ -210,33 +209,15 @@ async fn list_apps(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query.as_deref(), &LIST)?;
     let list = state.service.list_apps(&actor, &params).await?;
-    let resources = list
-        .page
-        .items
-        .iter()
-        .map(|a| app_json(&state, a))
-        .collect();
-    let mut included = serde_json::Map::new();
-    if params.includes("space") {
-        let spaces: Vec<Value> = list.spaces.iter().map(|s| space_json(&state, s)).collect();
-        included.insert("spaces".into(), json!(spaces));
-    }
-    if params.includes("space.organization") {
-        let orgs: Vec<Value> = list
-            .organizations
-            .iter()
-            .map(|o| organization_json(&state, o))
-            .collect();
-        included.insert("organizations".into(), json!(orgs));
-    }
-    Ok(Json(list_json(
+    let included = included_json(&state, &params, &list.spaces, &list.organizations);
+    Ok(list_json(
         &state,
         "/v3/apps",
         &params,
         &list.page,
-        resources,
-        (!included.is_empty()).then_some(Value::Object(included)),
-    )))
+        |a| app_json(&state, a),
+        included,
+    ))
 }
 
 async fn get_app(
@@ -247,7 +228,16 @@ async fn get_app(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query.as_deref(), &SHOW)?;
     let located = state.service.app(&actor, &guid).await?;
-    Ok(Json(with_includes(&state, &located, &params)))
+    let included = included_json(
+        &state,
+        &params,
+        std::slice::from_ref(&located.space),
+        std::slice::from_ref(&located.org),
+    );
+    Ok(Json(with_included(
+        app_json(&state, &located.app),
+        included,
+    )))
 }
 
 async fn create_app(
@@ -275,7 +265,7 @@ async fn create_app(
         metadata: metadata.unwrap_or_default(),
     };
     let app = state.service.create_app(&actor, new).await?;
-    Ok((StatusCode::CREATED, Json(app_json(&state, &app))).into_response())
+    Ok(created(app_json(&state, &app)))
 }
 
 async fn update_app(
@@ -303,8 +293,7 @@ async fn delete_app(
     Auth(actor): Auth,
     Path(guid): Path<String>,
 ) -> Result<Response, Error> {
-    let job = state.service.delete_app(&actor, &guid).await?;
-    Ok(accepted(&state, &job))
+    accepted(&state, state.service.delete_app(&actor, &guid).await)
 }
 
 async fn start_app(

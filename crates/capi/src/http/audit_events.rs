@@ -49,19 +49,14 @@ async fn list_audit_events(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query.as_deref(), &LIST)?;
     let page = state.service.list_audit_events(&actor, &params).await?;
-    let resources = page
-        .items
-        .iter()
-        .map(|e| audit_event_json(&state, e))
-        .collect();
-    Ok(Json(list_json(
+    Ok(list_json(
         &state,
         "/v3/audit_events",
         &params,
         &page,
-        resources,
+        |e| audit_event_json(&state, e),
         None,
-    )))
+    ))
 }
 
 async fn get_audit_event(

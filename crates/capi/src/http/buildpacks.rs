@@ -4,14 +4,14 @@ use axum::{
     Json, Router,
     body::Body as RawBody,
     extract::{Path, RawQuery, State},
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    http::HeaderMap,
+    response::Response,
     routing::{get, post},
 };
 use serde_json::{Value, json};
 
 use super::{
-    AppState, Inner, accepted,
+    AppState, Inner, accepted, created,
     extract::{Auth, Body},
     list_json, metadata_json, multipart, ts,
 };
@@ -132,19 +132,14 @@ async fn list_buildpacks(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query.as_deref(), &BUILDPACK_LIST)?;
     let page = state.service.list_buildpacks(&actor, &params).await?;
-    let resources = page
-        .items
-        .iter()
-        .map(|b| buildpack_json(&state, b))
-        .collect();
-    Ok(Json(list_json(
+    Ok(list_json(
         &state,
         "/v3/buildpacks",
         &params,
         &page,
-        resources,
+        |b| buildpack_json(&state, b),
         None,
-    )))
+    ))
 }
 
 async fn get_buildpack(
@@ -163,7 +158,7 @@ async fn create_buildpack(
 ) -> Result<Response, Error> {
     let fields = buildpack_fields(&body, true)?;
     let b = state.service.create_buildpack(&actor, fields).await?;
-    Ok((StatusCode::CREATED, Json(buildpack_json(&state, &b))).into_response())
+    Ok(created(buildpack_json(&state, &b)))
 }
 
 async fn update_buildpack(
@@ -185,8 +180,7 @@ async fn delete_buildpack(
     Auth(actor): Auth,
     Path(guid): Path<String>,
 ) -> Result<Response, Error> {
-    let job = state.service.delete_buildpack(&actor, &guid).await?;
-    Ok(accepted(&state, &job))
+    accepted(&state, state.service.delete_buildpack(&actor, &guid).await)
 }
 
 /// Stores the zip inline, then answers 202 with an already finished job, so the CLI's first
@@ -204,17 +198,19 @@ async fn upload_buildpack(
         body,
         "bits",
         state.service.blobs.scratch_dir(),
-        crate::archive::Limits::default().max_bytes,
+        state.service.settings.package_max_bytes,
     )
     .await?;
     let (filename, zip) = upload
         .file
         .ok_or_else(|| Error::Unprocessable("Buildpack zip error: no bits uploaded".into()))?;
-    let job = state
-        .service
-        .upload_buildpack(&actor, &guid, &filename, zip)
-        .await?;
-    Ok(accepted(&state, &job))
+    accepted(
+        &state,
+        state
+            .service
+            .upload_buildpack(&actor, &guid, &filename, zip)
+            .await,
+    )
 }
 
 async fn list_stacks(
@@ -224,15 +220,14 @@ async fn list_stacks(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query.as_deref(), &STACK_LIST)?;
     let page = state.service.list_stacks(&actor, &params).await?;
-    let resources = page.items.iter().map(|s| stack_json(&state, s)).collect();
-    Ok(Json(list_json(
+    Ok(list_json(
         &state,
         "/v3/stacks",
         &params,
         &page,
-        resources,
+        |s| stack_json(&state, s),
         None,
-    )))
+    ))
 }
 
 async fn get_stack(

@@ -3,14 +3,13 @@
 use axum::{
     Json, Router,
     extract::{Path, RawQuery, State},
-    http::StatusCode,
-    response::{IntoResponse, Response},
+    response::Response,
     routing::get,
 };
 use serde_json::{Value, json};
 
 use super::{
-    AppState, Inner, accepted,
+    AppState, Inner, accepted, created,
     extract::{Auth, Body},
     list_json, metadata_json,
     packages::blob_response,
@@ -160,7 +159,7 @@ async fn create_build(
             metadata.unwrap_or_default(),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(build_json(&state, &build))).into_response())
+    Ok(created(build_json(&state, &build)))
 }
 
 async fn get_build(
@@ -181,10 +180,14 @@ async fn builds(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query, &BUILD_LIST)?;
     let page = state.service.list_builds(actor, &params, app).await?;
-    let resources = page.items.iter().map(|b| build_json(state, b)).collect();
-    Ok(Json(list_json(
-        state, path, &params, &page, resources, None,
-    )))
+    Ok(list_json(
+        state,
+        path,
+        &params,
+        &page,
+        |b| build_json(state, b),
+        None,
+    ))
 }
 
 async fn list_builds(
@@ -218,10 +221,14 @@ async fn droplets(
         .service
         .list_droplets(actor, &params, app, package)
         .await?;
-    let resources = page.items.iter().map(|d| droplet_json(state, d)).collect();
-    Ok(Json(list_json(
-        state, path, &params, &page, resources, None,
-    )))
+    Ok(list_json(
+        state,
+        path,
+        &params,
+        &page,
+        |d| droplet_json(state, d),
+        None,
+    ))
 }
 
 async fn list_droplets(
@@ -266,8 +273,7 @@ async fn delete_droplet(
     Auth(actor): Auth,
     Path(guid): Path<String>,
 ) -> Result<Response, Error> {
-    let job = state.service.delete_droplet(&actor, &guid).await?;
-    Ok(accepted(&state, &job))
+    accepted(&state, state.service.delete_droplet(&actor, &guid).await)
 }
 
 async fn download_droplet(

@@ -2,15 +2,15 @@ use axum::{
     Json, Router,
     extract::{Path, RawQuery, State},
     http::StatusCode,
-    response::{IntoResponse, Response},
+    response::Response,
     routing::{delete, get, post},
 };
 use serde_json::{Value, json};
 
 use super::{
-    AppState, Inner, accepted,
+    AppState, Inner, accepted, created,
     extract::{Auth, Body},
-    list_json, metadata_json, ts,
+    list_json, metadata_json, read_metadata, ts,
 };
 use crate::{
     Error,
@@ -133,10 +133,14 @@ async fn list(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query, &LIST)?;
     let page = state.service.list_domains(actor, &params, org_guid).await?;
-    let resources = page.items.iter().map(|d| domain_json(state, d)).collect();
-    Ok(Json(list_json(
-        state, path, &params, &page, resources, None,
-    )))
+    Ok(list_json(
+        state,
+        path,
+        &params,
+        &page,
+        |d| domain_json(state, d),
+        None,
+    ))
 }
 
 async fn list_domains(
@@ -201,7 +205,7 @@ async fn create_domain(
         metadata: metadata.unwrap_or_default(),
     };
     let domain = state.service.create_domain(&actor, new).await?;
-    Ok((StatusCode::CREATED, Json(domain_json(&state, &domain))).into_response())
+    Ok(created(domain_json(&state, &domain)))
 }
 
 async fn update_domain(
@@ -210,12 +214,10 @@ async fn update_domain(
     Path(guid): Path<String>,
     Body(body): Body,
 ) -> Result<Json<Value>, Error> {
-    let mut fields = Fields::of(&body)?;
-    let metadata = fields.metadata();
-    fields.finish()?;
+    let metadata = read_metadata(&body)?;
     let domain = state
         .service
-        .update_domain(&actor, &guid, &metadata.unwrap_or_default())
+        .update_domain(&actor, &guid, &metadata)
         .await?;
     Ok(Json(domain_json(&state, &domain)))
 }
@@ -225,8 +227,7 @@ async fn delete_domain(
     Auth(actor): Auth,
     Path(guid): Path<String>,
 ) -> Result<Response, Error> {
-    let job = state.service.delete_domain(&actor, &guid).await?;
-    Ok(accepted(&state, &job))
+    accepted(&state, state.service.delete_domain(&actor, &guid).await)
 }
 
 /// `cf check-route`: `?host=&path=` (both default to empty, as CC treats them).

@@ -52,19 +52,14 @@ async fn list_feature_flags(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query.as_deref(), &LIST)?;
     let page = state.service.list_feature_flags(&actor, &params).await?;
-    let resources = page
-        .items
-        .iter()
-        .map(|f| feature_flag_json(&state, f))
-        .collect();
-    Ok(Json(list_json(
+    Ok(list_json(
         &state,
         "/v3/feature_flags",
         &params,
         &page,
-        resources,
+        |f| feature_flag_json(&state, f),
         None,
-    )))
+    ))
 }
 
 async fn get_feature_flag(

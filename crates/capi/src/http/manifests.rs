@@ -30,8 +30,10 @@ async fn apply_manifest(
 ) -> Result<Response, Error> {
     let yaml = std::str::from_utf8(&body)
         .map_err(|_| Error::MessageParse("invalid request body".into()))?;
-    let job = state.service.apply_manifest(&actor, &guid, yaml).await?;
-    Ok(accepted(&state, &job))
+    accepted(
+        &state,
+        state.service.apply_manifest(&actor, &guid, yaml).await,
+    )
 }
 
 async fn get_manifest(

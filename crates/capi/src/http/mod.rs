@@ -6,9 +6,9 @@ mod audit_events;
 mod buildpacks;
 mod builds;
 mod domains;
+mod environment;
 pub mod error;
 mod extract;
-mod environment;
 mod feature_flags;
 mod internal;
 mod jobs;
@@ -20,8 +20,8 @@ mod placeholders;
 mod processes;
 mod quotas;
 mod roles;
-mod routes;
 mod root;
+mod routes;
 mod spaces;
 mod stats;
 mod tasks;
@@ -31,7 +31,7 @@ mod v2;
 use std::sync::Arc;
 
 use axum::{
-    Router,
+    Json, Router,
     extract::{Request, State},
     http::{HeaderName, HeaderValue, StatusCode, header::LOCATION},
     middleware::{self, Next},
@@ -39,13 +39,14 @@ use axum::{
     routing::get,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::{
     Error,
     model::{
-        Job,
+        Job, MetadataPatch,
         query::{ListParams, Page, pagination_json},
+        validation::Fields,
     },
     service::Service,
 };
@@ -80,32 +81,78 @@ pub fn metadata_json(m: &crate::model::Metadata) -> Value {
     json!({ "labels": m.labels, "annotations": m.annotations })
 }
 
-/// The v3 list body: pagination, resources and optionally `included`.
+/// The v3 list body: pagination, each item rendered by `render`, and optionally `included`.
 pub fn list_json<T>(
     state: &Inner,
     path: &str,
     params: &ListParams,
     page: &Page<T>,
-    resources: Vec<Value>,
+    render: impl Fn(&T) -> Value,
     included: Option<Value>,
-) -> Value {
-    let mut body = json!({
+) -> Json<Value> {
+    let resources: Vec<Value> = page.items.iter().map(render).collect();
+    let body = json!({
         "pagination": pagination_json(page, params, &state.url(path)),
         "resources": resources,
     });
+    Json(with_included(body, included))
+}
+
+/// `body` with an `included` object added, if there is one.
+pub fn with_included(mut body: Value, included: Option<Value>) -> Value {
     if let (Some(inc), Some(obj)) = (included, body.as_object_mut()) {
         obj.insert("included".into(), inc);
     }
     body
 }
 
-/// 202 with an absolute `Location` pointing at the job.
-pub fn accepted(state: &Inner, job: &Job) -> Response {
-    let location = state.url(&format!("/v3/jobs/{}", job.guid));
-    match HeaderValue::from_str(&location) {
-        Ok(value) => (StatusCode::ACCEPTED, [(LOCATION, value)]).into_response(),
-        Err(_) => Error::Internal(format!("bad job location {location}")).into_response(),
+/// The `included` object: each kind of resource is added only when `params` asked for it.
+pub struct Included<'a> {
+    params: &'a ListParams,
+    kinds: Map<String, Value>,
+}
+
+impl<'a> Included<'a> {
+    pub fn new(params: &'a ListParams) -> Self {
+        Self {
+            params,
+            kinds: Map::new(),
+        }
     }
+
+    /// Adds `key` (e.g. "spaces") when the caller asked to include `include` (e.g. "space").
+    pub fn add(mut self, include: &str, key: &str, resources: impl FnOnce() -> Vec<Value>) -> Self {
+        if self.params.includes(include) {
+            self.kinds.insert(key.into(), Value::Array(resources()));
+        }
+        self
+    }
+
+    pub fn build(self) -> Option<Value> {
+        (!self.kinds.is_empty()).then_some(Value::Object(self.kinds))
+    }
+}
+
+/// 201 with the created resource.
+pub fn created(body: Value) -> Response {
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+/// 202 with an absolute `Location` pointing at the job the service started.
+pub fn accepted(state: &Inner, job: Result<Job, Error>) -> Result<Response, Error> {
+    let location = state.url(&format!("/v3/jobs/{}", job?.guid));
+    match HeaderValue::from_str(&location) {
+        Ok(value) => Ok((StatusCode::ACCEPTED, [(LOCATION, value)]).into_response()),
+        Err(_) => Err(Error::Internal(format!("bad job location {location}"))),
+    }
+}
+
+/// The metadata of a PATCH body that may change nothing else.
+pub fn read_metadata(body: &Value) -> Result<MetadataPatch, Error> {
+    let mut fields = Fields::of(body)?;
+    let metadata = fields.metadata();
+    fields.finish()?;
+    Ok(metadata.unwrap_or_default())
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-vcap-request-id");

@@ -1,14 +1,13 @@
 use axum::{
     Json, Router,
     extract::{Path, RawQuery, State},
-    http::StatusCode,
-    response::{IntoResponse, Response},
+    response::Response,
     routing::get,
 };
 use serde_json::{Value, json};
 
 use super::{
-    AppState, Inner, accepted,
+    AppState, Inner, accepted, created,
     extract::{Auth, Body},
     list_json, metadata_json, ts,
     users::user_json,
@@ -85,19 +84,14 @@ async fn list_organizations(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query.as_deref(), &LIST)?;
     let page = state.service.list_organizations(&actor, &params).await?;
-    let resources = page
-        .items
-        .iter()
-        .map(|o| organization_json(&state, o))
-        .collect();
-    Ok(Json(list_json(
+    Ok(list_json(
         &state,
         "/v3/organizations",
         &params,
         &page,
-        resources,
+        |o| organization_json(&state, o),
         None,
-    )))
+    ))
 }
 
 async fn get_organization(
@@ -151,7 +145,7 @@ async fn create_organization(
         metadata: metadata.unwrap_or_default(),
     };
     let org = state.service.create_organization(&actor, new).await?;
-    Ok((StatusCode::CREATED, Json(organization_json(&state, &org))).into_response())
+    Ok(created(organization_json(&state, &org)))
 }
 
 async fn update_organization(
@@ -182,8 +176,10 @@ async fn delete_organization(
     Auth(actor): Auth,
     Path(guid): Path<String>,
 ) -> Result<Response, Error> {
-    let job = state.service.delete_organization(&actor, &guid).await?;
-    Ok(accepted(&state, &job))
+    accepted(
+        &state,
+        state.service.delete_organization(&actor, &guid).await,
+    )
 }
 
 async fn list_organization_users(
@@ -197,13 +193,12 @@ async fn list_organization_users(
         .service
         .organization_users(&actor, &guid, &params)
         .await?;
-    let resources = page.items.iter().map(|u| user_json(&state, u)).collect();
-    Ok(Json(list_json(
+    Ok(list_json(
         &state,
         &format!("/v3/organizations/{guid}/users"),
         &params,
         &page,
-        resources,
+        |u| user_json(&state, u),
         None,
-    )))
+    ))
 }

@@ -2,14 +2,14 @@ use axum::{
     Json, Router,
     body::Body as RawBody,
     extract::{Path, RawQuery, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde_json::{Value, json};
 
 use super::{
-    AppState, Inner,
+    AppState, Inner, created,
     extract::{Auth, Body},
     list_json, metadata_json, multipart, ts,
 };
@@ -90,10 +90,14 @@ async fn list(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query, &LIST)?;
     let page = state.service.list_packages(actor, &params, app).await?;
-    let resources = page.items.iter().map(|p| package_json(state, p)).collect();
-    Ok(Json(list_json(
-        state, path, &params, &page, resources, None,
-    )))
+    Ok(list_json(
+        state,
+        path,
+        &params,
+        &page,
+        |p| package_json(state, p),
+        None,
+    ))
 }
 
 async fn list_packages(
@@ -162,7 +166,7 @@ async fn create_package(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(package_json(&state, &package))).into_response())
+    Ok(created(package_json(&state, &package)))
 }
 
 /// Resources as the cf CLI sends them: `{path, mode, checksum: {value}, size_in_bytes}`
@@ -211,7 +215,7 @@ async fn match_resources(
     let resources = parse_resources(body.get("resources").unwrap_or(&Value::Null))?;
     let matched = state.service.match_resources(&actor, resources).await?;
     let resources: Vec<Value> = matched.iter().map(resource_json).collect();
-    Ok((StatusCode::CREATED, Json(json!({ "resources": resources }))).into_response())
+    Ok(created(json!({ "resources": resources })))
 }
 
 async fn upload_package(
@@ -228,7 +232,7 @@ async fn upload_package(
         body,
         "bits",
         state.service.blobs.scratch_dir(),
-        crate::archive::Limits::default().max_bytes,
+        state.service.settings.package_max_bytes,
     )
     .await?;
     let resources = match upload.fields.get("resources") {

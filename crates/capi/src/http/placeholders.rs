@@ -55,14 +55,14 @@ fn empty(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query, spec)?;
     let page = params.select(Vec::<crate::model::Organization>::new());
-    Ok(Json(list_json(
+    Ok(list_json(
         state,
         path,
         &params,
         &page,
-        Vec::new(),
+        |_| Value::Null,
         None,
-    )))
+    ))
 }
 
 async fn default_isolation_segment(

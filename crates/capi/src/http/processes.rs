@@ -127,10 +127,14 @@ async fn list(
         .service
         .list_processes(actor, &params, app_guid)
         .await?;
-    let resources = page.items.iter().map(|v| process_json(state, v)).collect();
-    Ok(Json(list_json(
-        state, path, &params, &page, resources, None,
-    )))
+    Ok(list_json(
+        state,
+        path,
+        &params,
+        &page,
+        |v| process_json(state, v),
+        None,
+    ))
 }
 
 async fn list_processes(
@@ -298,12 +302,12 @@ async fn process_sidecars(
     let params = ListParams::parse(query.as_deref(), &SIDECARS)?;
     state.service.process(&actor, &guid).await?;
     let page = params.select(Vec::<crate::model::Process>::new());
-    Ok(Json(list_json(
+    Ok(list_json(
         &state,
         &format!("/v3/processes/{guid}/sidecars"),
         &params,
         &page,
-        Vec::new(),
+        |_| Value::Null,
         None,
-    )))
+    ))
 }

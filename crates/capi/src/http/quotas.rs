@@ -67,19 +67,14 @@ async fn list_organization_quotas(
         .service
         .list_organization_quotas(&actor, &params)
         .await?;
-    let resources = page
-        .items
-        .iter()
-        .map(|q| quota_json(&state, &q.quota, &q.organization_guids))
-        .collect();
-    Ok(Json(list_json(
+    Ok(list_json(
         &state,
         "/v3/organization_quotas",
         &params,
         &page,
-        resources,
+        |q| quota_json(&state, &q.quota, &q.organization_guids),
         None,
-    )))
+    ))
 }
 
 async fn get_organization_quota(

@@ -1,20 +1,20 @@
 use axum::{
     Json, Router,
     extract::{Path, RawQuery, State},
-    http::StatusCode,
-    response::{IntoResponse, Response},
+    response::Response,
     routing::get,
 };
 use serde_json::{Value, json};
 
 use super::{
-    AppState, Inner, accepted,
+    AppState, Inner, accepted, created,
     extract::{Auth, Body},
     list_json,
     organizations::organization_json,
     spaces::space_json,
     ts,
     users::user_json,
+    with_included,
 };
 use crate::{
     Error,
@@ -114,21 +114,15 @@ async fn list_roles(
         return Err(Error::BadQuery(format!("Types has invalid value '{bad}'")));
     }
     let list = state.service.list_roles(&actor, &params).await?;
-    let resources = list
-        .page
-        .items
-        .iter()
-        .map(|r| role_json(&state, r))
-        .collect();
     let included = included_json(&state, &params, &list);
-    Ok(Json(list_json(
+    Ok(list_json(
         &state,
         "/v3/roles",
         &params,
         &list.page,
-        resources,
+        |r| role_json(&state, r),
         included,
-    )))
+    ))
 }
 
 async fn get_role(
@@ -144,20 +138,16 @@ async fn get_role(
     };
     let mut params = ListParams::parse(query.as_deref(), &show)?;
     let role = state.service.role(&actor, &guid).await?;
-    let mut body = role_json(&state, &role);
+    let mut included = None;
     if !params.include.is_empty() {
         // The list query already knows how to gather included resources for a page.
         params
             .filters
             .insert("guids".into(), vec![role.guid.clone()]);
         let list = state.service.list_roles(&actor, &params).await?;
-        if let (Some(inc), Some(obj)) =
-            (included_json(&state, &params, &list), body.as_object_mut())
-        {
-            obj.insert("included".into(), inc);
-        }
+        included = included_json(&state, &params, &list);
     }
-    Ok(Json(body))
+    Ok(Json(with_included(role_json(&state, &role), included)))
 }
 
 /// Reads `{"type", "relationships": {"organization"|"space", "user"}}`.
@@ -239,7 +229,7 @@ async fn create_role(
 ) -> Result<Response, Error> {
     let new = read_new_role(&body)?;
     let role = state.service.create_role(&actor, new).await?;
-    Ok((StatusCode::CREATED, Json(role_json(&state, &role))).into_response())
+    Ok(created(role_json(&state, &role)))
 }
 
 async fn delete_role(
@@ -247,8 +237,7 @@ async fn delete_role(
     Auth(actor): Auth,
     Path(guid): Path<String>,
 ) -> Result<Response, Error> {
-    let job = state.service.delete_role(&actor, &guid).await?;
-    Ok(accepted(&state, &job))
+    accepted(&state, state.service.delete_role(&actor, &guid).await)
 }
 
 #[cfg(test)]

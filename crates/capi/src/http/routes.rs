@@ -2,19 +2,20 @@ use axum::{
     Json, Router,
     extract::{Path, RawQuery, State},
     http::StatusCode,
-    response::{IntoResponse, Response},
+    response::Response,
     routing::{delete, get},
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{
-    AppState, Inner, accepted,
+    AppState, Included, Inner, accepted, created,
     domains::domain_json,
     extract::{Auth, Body},
     list_json, metadata_json,
     organizations::organization_json,
+    read_metadata,
     spaces::space_json,
-    ts,
+    ts, with_included,
 };
 use crate::{
     Error,
@@ -124,24 +125,20 @@ fn destinations_json(state: &Inner, view: &RouteView) -> Value {
 
 /// The `included` object for what `params` asked to include.
 fn included_json(state: &Inner, params: &ListParams, list: &RouteList) -> Option<Value> {
-    let mut included = Map::new();
-    if params.includes("domain") {
-        let domains = list.domains.iter().map(|d| domain_json(state, d)).collect();
-        included.insert("domains".into(), Value::Array(domains));
-    }
-    if params.includes("space") {
-        let spaces = list.spaces.iter().map(|s| space_json(state, s)).collect();
-        included.insert("spaces".into(), Value::Array(spaces));
-    }
-    if params.includes("space.organization") {
-        let orgs = list
-            .organizations
-            .iter()
-            .map(|o| organization_json(state, o))
-            .collect();
-        included.insert("organizations".into(), Value::Array(orgs));
-    }
-    (!included.is_empty()).then_some(Value::Object(included))
+    Included::new(params)
+        .add("domain", "domains", || {
+            list.domains.iter().map(|d| domain_json(state, d)).collect()
+        })
+        .add("space", "spaces", || {
+            list.spaces.iter().map(|s| space_json(state, s)).collect()
+        })
+        .add("space.organization", "organizations", || {
+            list.organizations
+                .iter()
+                .map(|o| organization_json(state, o))
+                .collect()
+        })
+        .build()
 }
 
 async fn list(
@@ -153,16 +150,15 @@ async fn list(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query, &LIST)?;
     let list = state.service.list_routes(actor, &params, app_guid).await?;
-    let resources = list
-        .page
-        .items
-        .iter()
-        .map(|v| route_json(state, v))
-        .collect();
     let included = included_json(state, &params, &list);
-    Ok(Json(list_json(
-        state, path, &params, &list.page, resources, included,
-    )))
+    Ok(list_json(
+        state,
+        path,
+        &params,
+        &list.page,
+        |v| route_json(state, v),
+        included,
+    ))
 }
 
 async fn list_routes(
@@ -192,13 +188,8 @@ async fn get_route(
     let params = ListParams::parse(query.as_deref(), &SHOW)?;
     let list = state.service.route(&actor, &guid, &params).await?;
     let view = list.page.items.first().ok_or(Error::NotFound("Route"))?;
-    let mut body = route_json(&state, view);
-    if let (Some(included), Some(obj)) =
-        (included_json(&state, &params, &list), body.as_object_mut())
-    {
-        obj.insert("included".into(), included);
-    }
-    Ok(Json(body))
+    let included = included_json(&state, &params, &list);
+    Ok(Json(with_included(route_json(&state, view), included)))
 }
 
 async fn create_route(
@@ -235,7 +226,7 @@ async fn create_route(
         metadata: metadata.unwrap_or_default(),
     };
     let view = state.service.create_route(&actor, new).await?;
-    Ok((StatusCode::CREATED, Json(route_json(&state, &view))).into_response())
+    Ok(created(route_json(&state, &view)))
 }
 
 async fn update_route(
@@ -244,13 +235,8 @@ async fn update_route(
     Path(guid): Path<String>,
     Body(body): Body,
 ) -> Result<Json<Value>, Error> {
-    let mut fields = Fields::of(&body)?;
-    let metadata = fields.metadata();
-    fields.finish()?;
-    let view = state
-        .service
-        .update_route(&actor, &guid, &metadata.unwrap_or_default())
-        .await?;
+    let metadata = read_metadata(&body)?;
+    let view = state.service.update_route(&actor, &guid, &metadata).await?;
     Ok(Json(route_json(&state, &view)))
 }
 
@@ -259,8 +245,7 @@ async fn delete_route(
     Auth(actor): Auth,
     Path(guid): Path<String>,
 ) -> Result<Response, Error> {
-    let job = state.service.delete_route(&actor, &guid).await?;
-    Ok(accepted(&state, &job))
+    accepted(&state, state.service.delete_route(&actor, &guid).await)
 }
 
 async fn list_destinations(
@@ -337,6 +322,8 @@ async fn delete_space_routes(
             "Mass delete not supported for routes. Use 'unmapped=true' parameter to delete all unmapped routes.".into(),
         ));
     }
-    let job = state.service.delete_unmapped_routes(&actor, &guid).await?;
-    Ok(accepted(&state, &job))
+    accepted(
+        &state,
+        state.service.delete_unmapped_routes(&actor, &guid).await,
+    )
 }

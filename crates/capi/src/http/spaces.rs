@@ -1,24 +1,24 @@
 use axum::{
     Json, Router,
     extract::{Path, RawQuery, State},
-    http::StatusCode,
-    response::{IntoResponse, Response},
+    response::Response,
     routing::get,
 };
 use serde_json::{Value, json};
 
 use super::{
-    AppState, Inner, accepted,
+    AppState, Included, Inner, accepted, created,
     extract::{Auth, Body},
     list_json, metadata_json,
     organizations::{USER_LIST, organization_json},
     ts,
     users::user_json,
+    with_included,
 };
 use crate::{
     Error,
     model::{
-        Space,
+        Organization, Space,
         query::{ListParams, ListSpec},
         validation::Fields,
     },
@@ -79,6 +79,15 @@ fn ssh_feature_json(space: &Space) -> Value {
     })
 }
 
+/// `included` for `?include=organization`.
+fn included_json(state: &Inner, params: &ListParams, orgs: &[Organization]) -> Option<Value> {
+    Included::new(params)
+        .add("organization", "organizations", || {
+            orgs.iter().map(|o| organization_json(state, o)).collect()
+        })
+        .build()
+}
+
 async fn list_spaces(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -86,28 +95,15 @@ async fn list_spaces(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query.as_deref(), &LIST)?;
     let list = state.service.list_spaces(&actor, &params).await?;
-    let resources = list
-        .page
-        .items
-        .iter()
-        .map(|s| space_json(&state, s))
-        .collect();
-    let included = params.includes("organization").then(|| {
-        let orgs: Vec<Value> = list
-            .organizations
-            .iter()
-            .map(|o| organization_json(&state, o))
-            .collect();
-        json!({ "organizations": orgs })
-    });
-    Ok(Json(list_json(
+    let included = included_json(&state, &params, &list.organizations);
+    Ok(list_json(
         &state,
         "/v3/spaces",
         &params,
         &list.page,
-        resources,
+        |s| space_json(&state, s),
         included,
-    )))
+    ))
 }
 
 async fn get_space(
@@ -126,16 +122,8 @@ async fn get_space(
         },
     )?;
     let (space, org) = state.service.space(&actor, &guid).await?;
-    let mut body = space_json(&state, &space);
-    if params.includes("organization")
-        && let Some(obj) = body.as_object_mut()
-    {
-        obj.insert(
-            "included".into(),
-            json!({ "organizations": [organization_json(&state, &org)] }),
-        );
-    }
-    Ok(Json(body))
+    let included = included_json(&state, &params, std::slice::from_ref(&org));
+    Ok(Json(with_included(space_json(&state, &space), included)))
 }
 
 async fn create_space(
@@ -156,7 +144,7 @@ async fn create_space(
         metadata: metadata.unwrap_or_default(),
     };
     let space = state.service.create_space(&actor, new).await?;
-    Ok((StatusCode::CREATED, Json(space_json(&state, &space))).into_response())
+    Ok(created(space_json(&state, &space)))
 }
 
 async fn update_space(
@@ -181,8 +169,7 @@ async fn delete_space(
     Auth(actor): Auth,
     Path(guid): Path<String>,
 ) -> Result<Response, Error> {
-    let job = state.service.delete_space(&actor, &guid).await?;
-    Ok(accepted(&state, &job))
+    accepted(&state, state.service.delete_space(&actor, &guid).await)
 }
 
 async fn list_space_users(
@@ -193,15 +180,14 @@ async fn list_space_users(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query.as_deref(), &USER_LIST)?;
     let page = state.service.space_users(&actor, &guid, &params).await?;
-    let resources = page.items.iter().map(|u| user_json(&state, u)).collect();
-    Ok(Json(list_json(
+    Ok(list_json(
         &state,
         &format!("/v3/spaces/{guid}/users"),
         &params,
         &page,
-        resources,
+        |u| user_json(&state, u),
         None,
-    )))
+    ))
 }
 
 async fn list_space_features(

@@ -65,9 +65,11 @@ fn instance_json(process: &Process, instance: &Instance, now: DateTime<Utc>) -> 
         "fds_quota": FILE_DESCRIPTOR_LIMIT,
         "isolation_segment": null,
         "details": r.details,
-        // Container metrics reach the Cloud Controller through log-cache, which is not
-        // wired in yet: usage reads zero until then.
-        "usage": { "time": ts(now), "cpu": 0, "mem": 0, "disk": 0 },
+        "usage": match &r.usage {
+            Some(u) => json!({ "time": ts(u.time), "cpu": u.cpu, "mem": u.mem, "disk": u.disk }),
+            // No sample yet (or a crashed instance): zeros, as CC reports them.
+            None => json!({ "time": ts(now), "cpu": 0, "mem": 0, "disk": 0 }),
+        },
     })
 }
 

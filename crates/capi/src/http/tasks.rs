@@ -150,15 +150,14 @@ async fn list_app_tasks(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query.as_deref(), &APP_LIST)?;
     let page = state.service.app_tasks(&actor, &guid, &params).await?;
-    let resources = page.items.iter().map(|t| task_json(&state, t)).collect();
-    Ok(Json(list_json(
+    Ok(list_json(
         &state,
         &format!("/v3/apps/{guid}/tasks"),
         &params,
         &page,
-        resources,
+        |t| task_json(&state, t),
         None,
-    )))
+    ))
 }
 
 async fn list_tasks(
@@ -168,15 +167,14 @@ async fn list_tasks(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query.as_deref(), &LIST)?;
     let page = state.service.tasks(&actor, &params).await?;
-    let resources = page.items.iter().map(|t| task_json(&state, t)).collect();
-    Ok(Json(list_json(
+    Ok(list_json(
         &state,
         "/v3/tasks",
         &params,
         &page,
-        resources,
+        |t| task_json(&state, t),
         None,
-    )))
+    ))
 }
 
 async fn get_task(

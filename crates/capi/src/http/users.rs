@@ -1,14 +1,13 @@
 use axum::{
     Json, Router,
     extract::{Path, RawQuery, State},
-    http::StatusCode,
-    response::{IntoResponse, Response},
+    response::Response,
     routing::get,
 };
 use serde_json::{Value, json};
 
 use super::{
-    AppState, Inner, accepted,
+    AppState, Inner, accepted, created,
     extract::{Auth, Body},
     list_json, metadata_json,
     organizations::USER_LIST,
@@ -49,15 +48,14 @@ async fn list_users(
 ) -> Result<Json<Value>, Error> {
     let params = ListParams::parse(query.as_deref(), &USER_LIST)?;
     let page = state.service.list_users(&actor, &params).await?;
-    let resources = page.items.iter().map(|u| user_json(&state, u)).collect();
-    Ok(Json(list_json(
+    Ok(list_json(
         &state,
         "/v3/users",
         &params,
         &page,
-        resources,
+        |u| user_json(&state, u),
         None,
-    )))
+    ))
 }
 
 async fn get_user(
@@ -89,7 +87,7 @@ async fn create_user(
             metadata.unwrap_or_default(),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(user_json(&state, &user))).into_response())
+    Ok(created(user_json(&state, &user)))
 }
 
 async fn update_user(
@@ -110,6 +108,5 @@ async fn delete_user(
     Auth(actor): Auth,
     Path(guid): Path<String>,
 ) -> Result<Response, Error> {
-    let job = state.service.delete_user(&actor, &guid).await?;
-    Ok(accepted(&state, &job))
+    accepted(&state, state.service.delete_user(&actor, &guid).await)
 }

@@ -14,30 +14,39 @@ pub const FILE_DESCRIPTOR_LIMIT: u64 = 16384;
 /// Names the platform sets; a user or group variable never replaces them.
 const SYSTEM_VARS: [&str; 3] = ["VCAP_APPLICATION", "VCAP_SERVICES", "MEMORY_LIMIT"];
 
-/// The VCAP_APPLICATION document. Without a process (staging) the process fields are left out.
-pub fn vcap_application(
-    app: &App,
-    process: Option<&Process>,
-    space: &Space,
-    org: &Organization,
-    uris: &[String],
-    memory_mb: u64,
-    disk_mb: u64,
-) -> Value {
+/// What VCAP_APPLICATION describes: the app, where it lives, how it is reached and its
+/// limits. Without a process (staging) the process fields are left out.
+pub struct AppContext<'a> {
+    pub app: &'a App,
+    pub process: Option<&'a Process>,
+    pub space: &'a Space,
+    pub org: &'a Organization,
+    /// The app's route URLs.
+    pub uris: &'a [String],
+    /// The Cloud Controller's API URL (`cf_api`).
+    pub api_url: &'a str,
+    pub memory_mb: u64,
+    pub disk_mb: u64,
+}
+
+/// The VCAP_APPLICATION document.
+pub fn vcap_application(cx: &AppContext<'_>) -> Value {
+    let (app, space, org) = (cx.app, cx.space, cx.org);
     let mut doc = json!({
         "application_id": app.guid,
         "application_name": app.name,
-        "application_uris": uris,
-        "limits": { "mem": memory_mb, "disk": disk_mb, "fds": FILE_DESCRIPTOR_LIMIT },
+        "application_uris": cx.uris,
+        "cf_api": cx.api_url,
+        "limits": { "mem": cx.memory_mb, "disk": cx.disk_mb, "fds": FILE_DESCRIPTOR_LIMIT },
         "name": app.name,
         "organization_id": org.guid,
         "organization_name": org.name,
         "space_id": space.guid,
         "space_name": space.name,
-        "uris": uris,
+        "uris": cx.uris,
         "users": null,
     });
-    if let (Some(p), Some(obj)) = (process, doc.as_object_mut()) {
+    if let (Some(p), Some(obj)) = (cx.process, doc.as_object_mut()) {
         obj.insert("application_version".into(), json!(p.version));
         obj.insert("version".into(), json!(p.version));
         obj.insert("process_id".into(), json!(p.guid));
@@ -48,25 +57,20 @@ pub fn vcap_application(
 
 /// The environment Diego runs the app (or stages it, or runs its task) with: the platform's
 /// variables, then `group` (the running or staging group) overlaid by the app's own.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn app_environment(
-    app: &App,
-    process: Option<&Process>,
-    space: &Space,
-    org: &Organization,
-    uris: &[String],
+    cx: &AppContext<'_>,
     group: &BTreeMap<String, String>,
-    memory_mb: u64,
-    disk_mb: u64,
 ) -> Vec<(String, String)> {
-    let vcap = vcap_application(app, process, space, org, uris, memory_mb, disk_mb);
     let mut env = vec![
-        ("VCAP_APPLICATION".to_owned(), vcap.to_string()),
+        (
+            "VCAP_APPLICATION".to_owned(),
+            vcap_application(cx).to_string(),
+        ),
         ("VCAP_SERVICES".to_owned(), "{}".to_owned()),
-        ("MEMORY_LIMIT".to_owned(), format!("{memory_mb}m")),
+        ("MEMORY_LIMIT".to_owned(), format!("{}m", cx.memory_mb)),
     ];
     let mut user: BTreeMap<&str, &str> = BTreeMap::new();
-    for (k, v) in group.iter().chain(&app.environment_variables) {
+    for (k, v) in group.iter().chain(&cx.app.environment_variables) {
         user.insert(k, v);
     }
     env.extend(
@@ -184,15 +188,19 @@ pub(crate) mod tests {
         ]
         .into();
         let uris = vec!["myapp.apps.localhost".to_owned()];
+        let (app, process) = (app(), process());
         let env = app_environment(
-            &app(),
-            Some(&process()),
-            &space,
-            &org,
-            &uris,
+            &AppContext {
+                app: &app,
+                process: Some(&process),
+                space: &space,
+                org: &org,
+                uris: &uris,
+                api_url: "http://api.test",
+                memory_mb: 256,
+                disk_mb: 1024,
+            },
             &group,
-            256,
-            1024,
         );
         let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
@@ -219,6 +227,7 @@ pub(crate) mod tests {
                 "application_name": "myapp",
                 "application_uris": ["myapp.apps.localhost"],
                 "application_version": "v-1",
+                "cf_api": "http://api.test",
                 "version": "v-1",
                 "limits": {"mem": 256, "disk": 1024, "fds": 16384},
                 "name": "myapp",
@@ -254,15 +263,19 @@ pub(crate) mod tests {
     #[test]
     fn staging_environment_has_no_process_fields() {
         let (space, org) = space_org();
+        let app = app();
         let env = app_environment(
-            &app(),
-            None,
-            &space,
-            &org,
-            &[],
+            &AppContext {
+                app: &app,
+                process: None,
+                space: &space,
+                org: &org,
+                uris: &[],
+                api_url: "http://api.test",
+                memory_mb: 1024,
+                disk_mb: 4096,
+            },
             &BTreeMap::new(),
-            1024,
-            4096,
         );
         let vcap: Value = serde_json::from_str(&env[0].1).unwrap();
         assert!(vcap.get("process_type").is_none());

@@ -177,7 +177,7 @@ impl Reader {
         let mut local = Reader::default();
         let command = keys.get("command").map(|c| match c {
             Value::Null => None,
-            other => local.string(Some(&other), "Command"),
+            other => local.string(Some(other), "Command"),
         });
         if let Some(Some(c)) = &command
             && !(1..=4096).contains(&c.chars().count())
@@ -323,7 +323,7 @@ impl Reader {
         if let Some(v) = keys.get("buildpack") {
             let bp = match v {
                 Value::Null => None,
-                other => self.string(Some(&other), "Buildpack"),
+                other => self.string(Some(other), "Buildpack"),
             };
             return Some(
                 bp.filter(|b| b != "default" && b != "null")
@@ -476,7 +476,7 @@ impl Reader {
 /// The manifest `cf create-app-manifest` writes: the app, its routes and its processes.
 pub fn generate(app: &App, processes: &[Process], routes: &[String]) -> String {
     let mut entry = Mapping::new();
-    let mut put = |m: &mut Mapping, k: &str, v: Value| {
+    let put = |m: &mut Mapping, k: &str, v: Value| {
         m.insert(Value::String(k.to_owned()), v);
     };
     put(&mut entry, "name", Value::String(app.name.clone()));

@@ -210,8 +210,10 @@ impl Permissions {
     /// An app's environment holds secrets: only admins, read-only admins and the space's
     /// developers may read it (CC's `read_env`).
     pub fn can_read_app_env(&self, space: &str) -> bool {
-        matches!(self.global, GlobalAccess::Admin | GlobalAccess::AdminReadOnly)
-            || self.has_space_role(space, &[RoleType::SpaceDeveloper])
+        matches!(
+            self.global,
+            GlobalAccess::Admin | GlobalAccess::AdminReadOnly
+        ) || self.has_space_role(space, &[RoleType::SpaceDeveloper])
     }
 
     /// A role is visible with its organization (org roles) or its space (space roles).

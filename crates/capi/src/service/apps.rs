@@ -1,7 +1,7 @@
 //! Apps: create, list, rename, configure the lifecycle, delete, start/stop/restart and the
 //! current droplet. A change of what should run nudges nsync, which tells Diego.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Value, json};
 
@@ -57,6 +57,22 @@ pub struct Located {
     pub app: App,
     pub space: Space,
     pub org: Organization,
+}
+
+impl Located {
+    /// Checks the caller may perform `action` on the app; a denial names `kind` (404 when
+    /// the caller may not see it, 403 otherwise).
+    pub(crate) fn require(
+        &self,
+        actor: &Actor,
+        action: Action,
+        kind: &'static str,
+    ) -> Result<(), Error> {
+        require(
+            actor.perms.decide(action, target(&self.space, &self.org)),
+            kind,
+        )
+    }
 }
 
 pub(crate) fn app_target(app: &App) -> AuditTarget {
@@ -120,13 +136,37 @@ impl Service {
         action: Action,
     ) -> Result<Located, Error> {
         let located = self.located_app(actor, guid).await?;
-        require(
-            actor
-                .perms
-                .decide(action, target(&located.space, &located.org)),
-            "App",
-        )?;
+        located.require(actor, action, "App")?;
         Ok(located)
+    }
+
+    /// Which of these apps the caller may see, each with its space.
+    pub(crate) async fn visible_apps(
+        &self,
+        actor: &Actor,
+        app_guids: impl IntoIterator<Item = String>,
+    ) -> Result<HashMap<String, Space>, Error> {
+        self.require_read(actor)?;
+        let wanted: Vec<String> = app_guids
+            .into_iter()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let apps = docs::list::<App>(&*self.store, &[Filter::In("guid", wanted)]).await?;
+        let spaces: HashMap<String, Space> = self
+            .store
+            .spaces_by_guids(&Self::included_guids(
+                apps.iter().map(|a| a.space_guid.as_str()),
+            ))
+            .await?
+            .into_iter()
+            .filter(|s| actor.perms.can_see_space(&s.organization_guid, &s.guid))
+            .map(|s| (s.guid.clone(), s))
+            .collect();
+        Ok(apps
+            .into_iter()
+            .filter_map(|a| Some((a.guid, spaces.get(&a.space_guid)?.clone())))
+            .collect())
     }
 
     /// An audit event about an app, in its space and organization.

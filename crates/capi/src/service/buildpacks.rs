@@ -321,8 +321,9 @@ impl Service {
 
     async fn store_buildpack_zip(&self, zip: TempPath) -> Result<String, Error> {
         let path = zip.to_path_buf();
+        let limits = Limits::of(&self.settings);
         let sha = tokio::task::spawn_blocking(move || {
-            archive::check(&path, &Limits::default())?;
+            archive::check(&path, &limits)?;
             Ok::<_, ArchiveError>(sha256_file(&path)?)
         })
         .await

@@ -6,20 +6,22 @@ use serde_json::json;
 
 use super::{
     Actor, Service,
+    apps::app_target,
     internal::{STAGING_TIMEOUT, STAGING_URL_TTL, paths},
-    packages::app_target,
 };
 use crate::{
     Error, bridge,
     diego::STAGING_DOMAIN,
     model::{
-        App, AuditActor, Build, BuildState, Buildpack, Droplet, DropletState,
-        EnvironmentVariableGroup, Metadata, MetadataPatch, Package, PackageState,
+        App, AuditActor, Build, BuildState, Buildpack, Droplet, DropletState, Metadata,
+        MetadataPatch, Package, PackageState,
+        app_rules::WEB,
         bits_rules::{
             self, STAGING_DISK_MB, STAGING_MEMORY_MB, StagingResult, staging_buildpacks,
             staging_error,
         },
-        environment::app_environment,
+        environment::{AppContext, app_environment},
+        permissions::Action,
         query::{ListParams, Page},
     },
     stager::{self, StagingBuildpack, StagingRequest},
@@ -53,12 +55,12 @@ impl Service {
         }
         let builds = docs::list::<Build>(&*self.store, &filters).await?;
         let visible = self
-            .visible_app_guids(actor, builds.iter().map(|b| b.app_guid.clone()))
+            .visible_apps(actor, builds.iter().map(|b| b.app_guid.clone()))
             .await?;
         let builds = builds
             .into_iter()
             .filter(|b| {
-                visible.contains(&b.app_guid)
+                visible.contains_key(&b.app_guid)
                     && params.allows("guids", &b.guid)
                     && params.allows("package_guids", &b.package_guid)
                     && params.allows("states", docs::key(&b.state).as_deref().unwrap_or(""))
@@ -87,7 +89,7 @@ impl Service {
             .located_app(actor, &package.app_guid)
             .await
             .map_err(|_| invalid())?;
-        self.require_manage(actor, &located.space, &located.org, "App")?;
+        located.require(actor, Action::ManageApps, "App")?;
         if package.state != PackageState::Ready {
             return Err(Error::Unprocessable(
                 "Cannot stage package whose state is not ready.".into(),
@@ -193,19 +195,20 @@ impl Service {
         stack: &str,
     ) -> Result<StagingRequest, Error> {
         let app = &located.app;
-        let group = docs::get::<EnvironmentVariableGroup>(&*self.store, "staging")
-            .await?
-            .map(|g| g.var)
-            .unwrap_or_default();
+        let group = self.group_variables("staging").await?;
+        let uris = self.process_uris(&app.guid, WEB).await?;
         let mut env = bridge::env_vars(app_environment(
-            app,
-            None,
-            &located.space,
-            &located.org,
-            &[],
+            &AppContext {
+                app,
+                process: None,
+                space: &located.space,
+                org: &located.org,
+                uris: &uris,
+                api_url: &self.settings.api_url,
+                memory_mb: build.staging_memory_in_mb,
+                disk_mb: build.staging_disk_in_mb,
+            },
             &group,
-            build.staging_memory_in_mb,
-            build.staging_disk_in_mb,
         ));
         env.push(EnvironmentVariable::new("CF_STACK", stack));
         let post = |path: String| self.sign_internal_url_for("POST", &path, STAGING_URL_TTL);

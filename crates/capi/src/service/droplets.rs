@@ -3,13 +3,14 @@
 use serde_json::json;
 use tempfile::TempPath;
 
-use super::{Actor, Service, packages::app_target};
+use super::{Actor, Service, apps::app_target};
 use crate::{
     Error,
     archive::sha256_file,
     blobstore::{BlobStream, blob_error as io_error, keys},
     model::{
         App, Droplet, DropletState, Job, JobOperation,
+        permissions::Action,
         query::{ListParams, Page},
     },
     store::{DocOp, Filter, JobDone, StoreResult, docs},
@@ -57,12 +58,12 @@ impl Service {
         }
         let droplets = docs::list::<Droplet>(&*self.store, &filters).await?;
         let visible = self
-            .visible_app_guids(actor, droplets.iter().map(|d| d.app_guid.clone()))
+            .visible_apps(actor, droplets.iter().map(|d| d.app_guid.clone()))
             .await?;
         let droplets = droplets
             .into_iter()
             .filter(|d| {
-                visible.contains(&d.app_guid)
+                visible.contains_key(&d.app_guid)
                     && params.allows("guids", &d.guid)
                     && params.allows_opt("package_guids", d.package_guid.as_deref())
                     && params.allows("states", docs::key(&d.state).as_deref().unwrap_or(""))
@@ -73,7 +74,7 @@ impl Service {
 
     pub async fn delete_droplet(&self, actor: &Actor, guid: &str) -> Result<Job, Error> {
         let (droplet, located) = self.locate_droplet(actor, guid).await?;
-        self.require_manage(actor, &located.space, &located.org, "Droplet")?;
+        located.require(actor, Action::ManageApps, "Droplet")?;
         let event = self.event(
             actor,
             "audit.app.droplet.delete",
@@ -123,7 +124,7 @@ impl Service {
         guid: &str,
     ) -> Result<(u64, BlobStream), Error> {
         let (droplet, located) = self.locate_droplet(actor, guid).await?;
-        self.require_manage(actor, &located.space, &located.org, "Droplet")?;
+        located.require(actor, Action::ManageApps, "Droplet")?;
         self.droplet_bits(&droplet.guid).await
     }
 

@@ -11,7 +11,7 @@ use crate::{
     model::{
         EnvironmentVariableGroup, Process,
         app_rules::WEB,
-        environment::{name_problems, vcap_application},
+        environment::{AppContext, name_problems, vcap_application},
         permissions::Action,
     },
     store::{DocOp, docs},
@@ -69,25 +69,20 @@ impl Service {
             .await?
             .into_iter()
             .find(|p| p.process_type == WEB);
-        let uris: Vec<String> = self
-            .routes_for_app(&located.app.guid)
-            .await?
-            .iter()
-            .filter(|(_, _, m)| m.process_type == WEB)
-            .map(|(route, domain, _)| crate::model::route::route_url(route, domain))
-            .collect();
-        let (memory, disk) = web
+        let uris = self.process_uris(&located.app.guid, WEB).await?;
+        let (memory_mb, disk_mb) = web
             .as_ref()
             .map_or((0, 0), |p: &Process| (p.memory_in_mb, p.disk_in_mb));
-        let vcap = vcap_application(
-            &located.app,
-            web.as_ref(),
-            &located.space,
-            &located.org,
-            &uris,
-            memory,
-            disk,
-        );
+        let vcap = vcap_application(&AppContext {
+            app: &located.app,
+            process: web.as_ref(),
+            space: &located.space,
+            org: &located.org,
+            uris: &uris,
+            api_url: &self.settings.api_url,
+            memory_mb,
+            disk_mb,
+        });
         Ok(AppEnv {
             running: self.group_variables("running").await?,
             staging: self.group_variables("staging").await?,

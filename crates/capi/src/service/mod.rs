@@ -3,17 +3,17 @@
 
 mod apps;
 mod audit_events;
-mod domains;
-mod environment;
-mod feature_flags;
 mod buildpacks;
 mod builds;
+mod domains;
 mod droplets;
+mod environment;
+mod feature_flags;
 pub(crate) mod internal;
-mod packages;
 mod jobs;
 mod manifests;
 mod organizations;
+mod packages;
 mod processes;
 mod quotas;
 mod roles;
@@ -32,20 +32,20 @@ use tokio::sync::Notify;
 
 use chrono::{DateTime, Utc};
 use ingot_bbs::BbsApi;
-use ingot_logging::{Envelope, EnvelopeSink, LogType};
 use ingot_core::{Clock, IdGen};
+use ingot_logging::{Envelope, EnvelopeSink, LogType};
 use ingot_uaa::{TokenError, TokenVerifier, UserDirectory};
 
+pub use apps::{AppPatch, LifecyclePatch, NewApp};
+pub use buildpacks::BuildpackFields;
+pub use domains::NewDomain;
 pub use organizations::{NewOrganization, OrganizationPatch};
-pub use apps::{AppPatch, LifecyclePatch, Located, NewApp};
+pub use packages::{NewPackage, ResourceRef};
 pub use processes::{ProcessPatch, ProcessView};
 pub use roles::{NewRole, RoleList, RoleUser};
-pub use buildpacks::BuildpackFields;
-pub use packages::{NewPackage, ResourceRef};
+pub use routes::{NewRoute, RouteList, RouteView};
 pub use spaces::{NewSpace, SpacePatch};
 pub use tasks::{NewTask, TaskView, task_completed_path};
-pub use domains::NewDomain;
-pub use routes::{NewRoute, RouteList, RouteView};
 
 use crate::{
     Error, Settings,
@@ -88,6 +88,7 @@ pub struct Deps {
     pub ids: Arc<dyn IdGen>,
     pub bbs: Arc<dyn BbsApi>,
     pub logs: Arc<dyn EnvelopeSink>,
+    pub metrics: Arc<dyn crate::InstanceMetrics>,
 }
 
 pub struct Service {
@@ -99,6 +100,8 @@ pub struct Service {
     pub(crate) bbs: Arc<dyn BbsApi>,
     /// The apps' logs (log-cache): staging progress and API actions.
     logs: Arc<dyn EnvelopeSink>,
+    /// Instances' usage for process stats (container metrics in log-cache).
+    pub(crate) metrics: Arc<dyn crate::InstanceMetrics>,
     pub(crate) settings: Settings,
     /// Packages, droplets, buildpacks and the resource cache.
     pub(crate) blobs: Arc<dyn crate::blobstore::Blobstore>,
@@ -133,7 +136,10 @@ impl Service {
             ids: deps.ids,
             bbs: deps.bbs,
             logs: deps.logs,
-            blobs: Arc::new(crate::blobstore::LocalBlobstore::new(&settings.blobstore_dir)),
+            metrics: deps.metrics,
+            blobs: Arc::new(crate::blobstore::LocalBlobstore::new(
+                &settings.blobstore_dir,
+            )),
             settings,
             nsync: Arc::new(Notify::new()),
             default_quota_guid,

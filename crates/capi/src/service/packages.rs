@@ -1,20 +1,20 @@
 //! Packages: an app's bits, uploaded by the cf CLI as a zip plus the files the resource cache
 //! already has, checked as untrusted input and stored as one zip by sha256.
 
-use std::collections::{HashMap, HashSet};
-
 use serde_json::json;
 use tempfile::TempPath;
 
-use super::{Actor, Service, require};
+use super::{
+    Actor, Service,
+    apps::{Located, app_target},
+};
 use crate::{
     Error,
     archive::{self, ArchiveError, Limits, Matched},
     blobstore::{BlobStream, blob_error as io_error, keys},
     model::{
-        App, AuditTarget, Metadata, MetadataPatch, Organization, Package, PackageState,
-        PackageType, Space,
-        permissions::{Action, Target},
+        Metadata, MetadataPatch, Package, PackageState, PackageType,
+        permissions::Action,
         query::{ListParams, Page},
     },
     store::{DocOp, Filter, docs},
@@ -36,22 +36,6 @@ pub struct ResourceRef {
     pub mode: String,
 }
 
-pub(crate) fn app_target(app: &App) -> AuditTarget {
-    AuditTarget {
-        guid: app.guid.clone(),
-        target_type: "app".into(),
-        name: app.name.clone(),
-    }
-}
-
-pub(crate) fn space_target<'a>(space: &'a Space, org: &Organization) -> Target<'a> {
-    Target {
-        organization_guid: &space.organization_guid,
-        space_guid: Some(&space.guid),
-        organization_suspended: org.suspended,
-    }
-}
-
 fn invalid_package(msg: &str) -> Error {
     Error::Unprocessable(format!("The package is invalid: {msg}"))
 }
@@ -64,80 +48,16 @@ pub(crate) fn is_sha1(s: &str) -> bool {
 }
 
 impl Service {
-    /// The app and its space and org, if the caller may see it.
-    pub(crate) async fn bits_app(
-        &self,
-        actor: &Actor,
-        guid: &str,
-    ) -> Result<(App, Space, Organization), Error> {
-        let l = self.located_app(actor, guid).await?;
-        Ok((l.app, l.space, l.org))
-    }
-
-    /// Checks the caller may change the app's bits (space developers).
-    pub(crate) fn require_manage(
-        &self,
-        actor: &Actor,
-        space: &Space,
-        org: &Organization,
-        kind: &'static str,
-    ) -> Result<(), Error> {
-        require(
-            actor
-                .perms
-                .decide(Action::ManageApps, space_target(space, org)),
-            kind,
-        )
-    }
-
-    /// Which of these apps the caller may see.
-    pub(crate) async fn visible_app_guids(
-        &self,
-        actor: &Actor,
-        app_guids: impl IntoIterator<Item = String>,
-    ) -> Result<HashSet<String>, Error> {
-        self.require_read(actor)?;
-        let wanted: Vec<String> = app_guids
-            .into_iter()
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let apps = docs::list::<App>(&*self.store, &[Filter::In("guid", wanted)]).await?;
-        if actor.perms.reads_everything() {
-            return Ok(apps.into_iter().map(|a| a.guid).collect());
-        }
-        let spaces: HashMap<String, String> = self
-            .store
-            .spaces()
-            .await?
-            .into_iter()
-            .map(|s| (s.guid, s.organization_guid))
-            .collect();
-        Ok(apps
-            .into_iter()
-            .filter(|a| {
-                spaces
-                    .get(&a.space_guid)
-                    .is_some_and(|org| actor.perms.can_see_space(org, &a.space_guid))
-            })
-            .map(|a| a.guid)
-            .collect())
-    }
-
     /// The package and its app, if the caller may see them.
-    async fn locate_package(
-        &self,
-        actor: &Actor,
-        guid: &str,
-    ) -> Result<(Package, App, Space, Organization), Error> {
+    async fn locate_package(&self, actor: &Actor, guid: &str) -> Result<(Package, Located), Error> {
         let package = docs::get::<Package>(&*self.store, guid)
             .await?
             .ok_or(Error::NotFound("Package"))?;
-        let (app, space, org) = self
-            .bits_app(actor, &package.app_guid)
+        let located = self
+            .located_app(actor, &package.app_guid)
             .await
             .map_err(|_| Error::NotFound("Package"))?;
-        Ok((package, app, space, org))
+        Ok((package, located))
     }
 
     pub async fn list_packages(
@@ -147,7 +67,7 @@ impl Service {
         app_guid: Option<&str>,
     ) -> Result<Page<Package>, Error> {
         if let Some(app) = app_guid {
-            self.bits_app(actor, app).await?;
+            self.located_app(actor, app).await?;
         }
         let mut filters = Vec::new();
         if let Some(app) = app_guid {
@@ -157,11 +77,11 @@ impl Service {
         }
         let packages = docs::list::<Package>(&*self.store, &filters).await?;
         let visible = self
-            .visible_app_guids(actor, packages.iter().map(|p| p.app_guid.clone()))
+            .visible_apps(actor, packages.iter().map(|p| p.app_guid.clone()))
             .await?;
         let packages = packages
             .into_iter()
-            .filter(|p| visible.contains(&p.app_guid))
+            .filter(|p| visible.contains_key(&p.app_guid))
             .filter(|p| {
                 params.allows("guids", &p.guid)
                     && params.allows("states", docs::key(&p.state).as_deref().unwrap_or(""))
@@ -182,15 +102,17 @@ impl Service {
                 "App is invalid. Ensure it exists and you have access to it.".into(),
             )
         };
-        let (app, space, org) = self
-            .bits_app(actor, &new.app_guid)
+        let located = self
+            .located_app(actor, &new.app_guid)
             .await
             .map_err(|_| invalid_app())?;
-        self.require_manage(actor, &space, &org, "App")
+        located
+            .require(actor, Action::ManageApps, "App")
             .map_err(|e| match e {
                 Error::NotFound(_) => invalid_app(),
                 other => other,
             })?;
+        let Located { app, space, org } = located;
         if new.package_type == PackageType::Docker {
             return Err(Error::Unprocessable(
                 "Docker lifecycle is not supported yet: push a bits package".into(),
@@ -235,8 +157,9 @@ impl Service {
         resources: Vec<ResourceRef>,
         bits: Option<TempPath>,
     ) -> Result<Package, Error> {
-        let (mut package, app, space, org) = self.locate_package(actor, guid).await?;
-        self.require_manage(actor, &space, &org, "Package")?;
+        let (mut package, located) = self.locate_package(actor, guid).await?;
+        located.require(actor, Action::ManageApps, "Package")?;
+        let Located { app, space, org } = located;
         if package.package_type != PackageType::Bits {
             return Err(Error::Unprocessable("Package type must be bits.".into()));
         }
@@ -309,7 +232,7 @@ impl Service {
             }
             copies.push((path, archive::file_mode(mode), copy));
         }
-        let limits = Limits::default();
+        let limits = Limits::of(&self.settings);
         let repacked = tokio::task::spawn_blocking(move || {
             let matched: Vec<Matched<'_>> = copies
                 .iter()
@@ -346,8 +269,8 @@ impl Service {
         actor: &Actor,
         guid: &str,
     ) -> Result<(u64, BlobStream), Error> {
-        let (package, _, space, org) = self.locate_package(actor, guid).await?;
-        self.require_manage(actor, &space, &org, "Package")?;
+        let (package, located) = self.locate_package(actor, guid).await?;
+        located.require(actor, Action::ManageApps, "Package")?;
         self.package_bits(&package).await
     }
 
@@ -384,7 +307,7 @@ impl Service {
         self.require_read(actor)?;
         let mut matched = Vec::new();
         for r in resources {
-            if archive::cacheable(r.size)
+            if Limits::of(&self.settings).cacheable(r.size)
                 && is_sha1(&r.sha1)
                 && self
                     .blobs

@@ -5,18 +5,18 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::json;
 
-use super::{Actor, Service, require};
+use super::{Actor, Service, require, spaces::target};
 use crate::{
     Error,
     model::{
         App, AuditTarget, Domain, Job, JobOperation, Metadata, MetadataPatch, Organization, Route,
         RouteMapping, Space,
-        permissions::{Action, Target},
+        permissions::Action,
         query::{ListParams, Page},
         route::NewDestination,
         route::{
             MAX_FQDN_LENGTH, WILDCARD_HOST, default_host_problem, fqdn, host_problems,
-            parse_route_spec, path_problems, random_host,
+            parse_route_spec, path_problems, random_host, route_url,
         },
     },
     store::{DocOp, Filter, JobDone, StoreError, StoreResult, docs},
@@ -46,14 +46,6 @@ pub struct RouteList {
     pub domains: Vec<Domain>,
     pub spaces: Vec<Space>,
     pub organizations: Vec<Organization>,
-}
-
-fn space_target<'a>(space: &'a Space, org: &Organization) -> Target<'a> {
-    Target {
-        organization_guid: &space.organization_guid,
-        space_guid: Some(&space.guid),
-        organization_suspended: org.suspended,
-    }
 }
 
 fn route_target(route: &Route) -> AuditTarget {
@@ -104,9 +96,7 @@ impl Service {
             .await
             .map_err(|_| Error::NotFound("Route"))?;
         require(
-            actor
-                .perms
-                .decide(Action::ReadSpace, space_target(&space, &org)),
+            actor.perms.decide(Action::ReadSpace, target(&space, &org)),
             "Route",
         )?;
         Ok((route, space, org))
@@ -121,7 +111,7 @@ impl Service {
         require(
             actor
                 .perms
-                .decide(Action::ManageRoutes, space_target(&space, &org)),
+                .decide(Action::ManageRoutes, target(&space, &org)),
             "Route",
         )?;
         Ok((route, space, org))
@@ -196,7 +186,7 @@ impl Service {
             filters.push(Filter::In("space_guid", visible));
         }
         if let Some(app) = app_guid {
-            self.visible_app(actor, app).await?;
+            self.located_app(actor, app).await?;
         }
         let mut app_guids: Option<Vec<String>> = params.filters.get("app_guids").cloned();
         if let Some(app) = app_guid {
@@ -343,7 +333,7 @@ impl Service {
         require(
             actor
                 .perms
-                .decide(Action::ManageRoutes, space_target(&space, &org)),
+                .decide(Action::ManageRoutes, target(&space, &org)),
             "Space",
         )
         .map_err(|_| Error::NotAuthorized)?;
@@ -514,7 +504,7 @@ impl Service {
         require(
             actor
                 .perms
-                .decide(Action::ManageRoutes, space_target(&space, &org)),
+                .decide(Action::ManageRoutes, target(&space, &org)),
             "Space",
         )?;
         self.start_job(JobOperation::SpaceUnmappedRoutesDelete, &space.guid, &[])
@@ -579,7 +569,7 @@ impl Service {
                 Some(old) => {
                     return Err(Error::Unprocessable(format!(
                         "Destination already exists for route: {}, app: {}, process: {}, port: {}, and protocol: {}.",
-                        crate::model::route::route_url(&view.route, &view.domain),
+                        route_url(&view.route, &view.domain),
                         old.app_guid,
                         old.process_type,
                         old.port(),
@@ -830,17 +820,6 @@ impl Service {
         Ok(())
     }
 
-    /// The app if the caller may see its space.
-    async fn visible_app(&self, actor: &Actor, guid: &str) -> Result<App, Error> {
-        let app = docs::get::<App>(&*self.store, guid)
-            .await?
-            .ok_or(Error::NotFound("App"))?;
-        self.visible_space(actor, &app.space_guid)
-            .await
-            .map_err(|_| Error::NotFound("App"))?;
-        Ok(app)
-    }
-
     // ---- For apps, manifests and nsync ----
 
     /// Every route mapped to the app, with its domain and the mapping (nsync's input for the
@@ -871,6 +850,32 @@ impl Service {
                 let v = views.get(&m.route_guid)?;
                 Some((v.route.clone(), v.domain.clone(), m))
             })
+            .collect())
+    }
+
+    /// The routes mapped to this process type of the app, with their domains and mappings.
+    pub(crate) async fn process_routes(
+        &self,
+        app_guid: &str,
+        process_type: &str,
+    ) -> Result<Vec<(Route, Domain, RouteMapping)>, Error> {
+        let mut routes = self.routes_for_app(app_guid).await?;
+        routes.retain(|(_, _, m)| m.process_type == process_type);
+        Ok(routes)
+    }
+
+    /// The URLs of the routes mapped to this process type of the app (VCAP_APPLICATION's
+    /// `uris`).
+    pub(crate) async fn process_uris(
+        &self,
+        app_guid: &str,
+        process_type: &str,
+    ) -> Result<Vec<String>, Error> {
+        Ok(self
+            .process_routes(app_guid, process_type)
+            .await?
+            .iter()
+            .map(|(route, domain, _)| route_url(route, domain))
             .collect())
     }
 
@@ -1020,7 +1025,7 @@ impl Service {
         require(
             actor
                 .perms
-                .decide(Action::ManageRoutes, space_target(&space, &org)),
+                .decide(Action::ManageRoutes, target(&space, &org)),
             "App",
         )?;
         let mappings =

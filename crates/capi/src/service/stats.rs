@@ -1,5 +1,8 @@
 //! Process stats (`cf app`, `cf apps`, and `cf push` waiting for instances): one entry per
-//! instance, from the BBS's ActualLRPs of the process's current version.
+//! instance, from the BBS's ActualLRPs of the process's current version, with the usage the
+//! cells' container metrics report.
+
+use std::collections::BTreeMap;
 
 use ingot_bbs::{ActualLrpFilter, to_nanos};
 
@@ -57,25 +60,29 @@ impl Service {
         Ok((process, list))
     }
 
-    /// The instances of a process as tps reports them: a started app's from Diego, a stopped
-    /// app's all DOWN (as CC reports a process with no DesiredLRP).
+    /// The instances of a process as tps reports them: a started app's from Diego (and its
+    /// usage from one log-cache read), a stopped app's all DOWN (as CC reports a process with
+    /// no DesiredLRP).
     pub(crate) async fn process_instances(
         &self,
         app: &App,
         process: &Process,
     ) -> Result<Vec<Instance>, Error> {
-        let actual = if app.state == AppState::Started {
-            self.bbs
+        let (actual, usage) = if app.state == AppState::Started {
+            let actual = self
+                .bbs
                 .actual_lrps(ActualLrpFilter {
                     domain: diego::APPS_DOMAIN.to_owned(),
                     process_guid: lrp_process_guid(process),
                     ..ActualLrpFilter::default()
                 })
                 .await
-                .map_err(bridge::unavailable)?
+                .map_err(bridge::unavailable)?;
+            (actual, self.metrics.latest(&app.guid, &process.guid).await)
         } else {
-            Vec::new()
+            (Vec::new(), BTreeMap::new())
         };
-        Ok(instances(process.instances, &actual, to_nanos(self.now())))
+        let now = to_nanos(self.now());
+        Ok(instances(process.instances, &actual, &usage, now))
     }
 }

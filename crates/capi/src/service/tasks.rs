@@ -1,11 +1,9 @@
 //! App tasks (`cf run-task`, `cf tasks`, `cf terminate-task`): a task runs once on the app's
 //! droplet as a Diego task, and Diego's completion callback ends it.
 
-use std::collections::{HashMap, HashSet};
-
 use serde_json::json;
 
-use super::{Actor, Service, apps::Located, processes::HIDDEN, require, spaces::target};
+use super::{Actor, Service, apps::Located, processes::HIDDEN};
 use crate::{
     Error,
     bridge::{
@@ -16,7 +14,8 @@ use crate::{
     model::{
         App, AuditEvent, Droplet, DropletState, Metadata, MetadataPatch, Organization, Process,
         Space, Task, TaskState,
-        environment::app_environment,
+        app_rules::WEB,
+        environment::{AppContext, app_environment},
         permissions::Action,
         query::{ListParams, Page},
     },
@@ -50,6 +49,16 @@ pub struct TaskView {
     /// Whether the caller may see the command (CC shows it to those who may read the
     /// space's secrets).
     pub show_command: bool,
+}
+
+impl TaskView {
+    /// The command shows to those who may read the app's environment.
+    fn for_actor(task: Task, actor: &Actor, space: &Space) -> Self {
+        Self {
+            task,
+            show_command: actor.perms.can_read_app_env(&space.guid),
+        }
+    }
 }
 
 /// A task the caller can see, with its app and where the app lives.
@@ -173,10 +182,7 @@ impl Service {
             "API",
             &format!("Created task {} ({})", task.sequence_id, task.name),
         );
-        Ok(TaskView {
-            task,
-            show_command: actor.perms.can_read_app_env(&space.guid),
-        })
+        Ok(TaskView::for_actor(task, actor, &space))
     }
 
     /// The requested droplet of the app, or its current one; it must be staged.
@@ -236,21 +242,19 @@ impl Service {
         org: &Organization,
     ) -> Result<ingot_bbs::TaskDefinition, Error> {
         let group = self.group_variables("running").await?;
-        let uris: Vec<String> = self
-            .process_route_targets(app, "web")
-            .await?
-            .into_iter()
-            .map(|r| r.url)
-            .collect();
+        let uris = self.process_uris(&app.guid, WEB).await?;
         let env = app_environment(
-            app,
-            None,
-            space,
-            org,
-            &uris,
+            &AppContext {
+                app,
+                process: None,
+                space,
+                org,
+                uris: &uris,
+                api_url: &self.settings.api_url,
+                memory_mb: task.memory_in_mb,
+                disk_mb: task.disk_in_mb,
+            },
             &group,
-            task.memory_in_mb,
-            task.disk_in_mb,
         );
         Ok(task_definition(TaskSpec {
             task,
@@ -279,10 +283,7 @@ impl Service {
 
     pub async fn task(&self, actor: &Actor, guid: &str) -> Result<TaskView, Error> {
         let found = self.locate_task(actor, guid).await?;
-        Ok(TaskView {
-            show_command: actor.perms.can_read_app_env(&found.located.space.guid),
-            task: found.task,
-        })
+        Ok(TaskView::for_actor(found.task, actor, &found.located.space))
     }
 
     /// The app's tasks (filters: names, states, guids, sequence_ids).
@@ -308,28 +309,10 @@ impl Service {
     /// Every task the caller can see (filters: names, states, guids, app_guids,
     /// space_guids, organization_guids).
     pub async fn tasks(&self, actor: &Actor, params: &ListParams) -> Result<Page<TaskView>, Error> {
-        self.require_read(actor)?;
         let tasks: Vec<Task> = docs::list(&*self.store, &[]).await?;
-        let app_guids: Vec<String> = tasks
-            .iter()
-            .map(|t| t.app_guid.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let apps: Vec<App> = docs::list(&*self.store, &[Filter::In("guid", app_guids)]).await?;
-        let space_guids = Self::included_guids(apps.iter().map(|a| a.space_guid.as_str()));
-        let spaces: HashMap<String, Space> = self
-            .store
-            .spaces_by_guids(&space_guids)
-            .await?
-            .into_iter()
-            .filter(|s| actor.perms.can_see_space(&s.organization_guid, &s.guid))
-            .map(|s| (s.guid.clone(), s))
-            .collect();
-        let app_space: HashMap<&str, &Space> = apps
-            .iter()
-            .filter_map(|a| Some((a.guid.as_str(), spaces.get(&a.space_guid)?)))
-            .collect();
+        let app_space = self
+            .visible_apps(actor, tasks.iter().map(|t| t.app_guid.clone()))
+            .await?;
         let visible: Vec<Task> = tasks
             .into_iter()
             .filter(|t| {
@@ -348,13 +331,8 @@ impl Service {
     /// calls back. Errors: 404, 403 for auditors and managers, 422 for a finished task.
     pub async fn cancel_task(&self, actor: &Actor, guid: &str) -> Result<TaskView, Error> {
         let LocatedTask { task, located } = self.locate_task(actor, guid).await?;
+        located.require(actor, Action::OperateApps, "Task")?;
         let Located { app, space, org } = located;
-        require(
-            actor
-                .perms
-                .decide(Action::OperateApps, target(&space, &org)),
-            "Task",
-        )?;
         if !can_cancel(task.state) {
             return Err(Error::Unprocessable(format!(
                 "Task state is {} and therefore cannot be canceled",
@@ -385,10 +363,7 @@ impl Service {
             Err(ingot_bbs::Error::InvalidTransition { .. }) => canceling,
             Err(e) => return Err(bridge::unavailable(e)),
         };
-        Ok(TaskView {
-            task,
-            show_command: actor.perms.can_read_app_env(&space.guid),
-        })
+        Ok(TaskView::for_actor(task, actor, &space))
     }
 
     /// Diego's completion callback (already authenticated by its signed URL): the task

@@ -128,12 +128,6 @@ pub enum DocOp {
         table: Table,
         guid: String,
     },
-    /// Deletes every row whose `column` equals `value`.
-    DeleteWhere {
-        table: Table,
-        column: &'static str,
-        value: String,
-    },
 }
 
 impl DocOp {
@@ -151,14 +145,6 @@ impl DocOp {
             guid: guid.to_owned(),
         }
     }
-
-    pub fn delete_where<R: Document>(column: &'static str, value: &str) -> Self {
-        DocOp::DeleteWhere {
-            table: R::TABLE,
-            column,
-            value: value.to_owned(),
-        }
-    }
 }
 
 /// A condition on a key column; the filters of one query are AND-ed.
@@ -166,8 +152,6 @@ impl DocOp {
 pub enum Filter {
     /// The column equals one of the values (no values: nothing matches).
     In(&'static str, Vec<String>),
-    /// The column is NULL.
-    Null(&'static str),
 }
 
 impl Filter {
@@ -177,7 +161,7 @@ impl Filter {
 
     pub fn column(&self) -> &'static str {
         match self {
-            Filter::In(c, _) | Filter::Null(c) => c,
+            Filter::In(c, _) => c,
         }
     }
 }

@@ -343,19 +343,6 @@ where
                     .await
                     .map_err(db)?;
             }
-            DocOp::DeleteWhere {
-                table,
-                column,
-                value,
-            } => {
-                check_column(*table, column)?;
-                let sql = format!("DELETE FROM {} WHERE {column} = $1", table.name());
-                sqlx::query(&sql)
-                    .bind(value.as_str())
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db)?;
-            }
         }
         Ok(())
     }
@@ -836,7 +823,6 @@ where
         for filter in filters {
             check_column(table, filter.column())?;
             match filter {
-                Filter::Null(column) => sql.push_str(&format!(" AND {column} IS NULL")),
                 Filter::In(_, values) if values.is_empty() => sql.push_str(" AND 1 = 0"),
                 Filter::In(column, values) => {
                     let marks: Vec<String> = (0..values.len())

@@ -1,5 +1,5 @@
-//! What the bridge and task tests share: a space with a developer, an auditor and an
-//! outsider, apps made through the API, a staged droplet, and waiting for Diego's side.
+//! What the bridge and task tests share: the common world's apps with a staged droplet, and
+//! waiting for Diego's side.
 #![allow(dead_code)]
 
 use std::{future::Future, time::Duration};
@@ -8,59 +8,9 @@ use ingot_core::{DatabaseUrl, IdGen, UuidIds};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{self, TestCc, guid};
-
-pub struct World {
-    pub cc: TestCc,
-    pub org: String,
-    pub space: String,
-    pub dev: String,
-    pub auditor: String,
-    pub outsider: String,
-}
-
-/// An org and space; `dev` is a space developer, `auditor` a space auditor, `outsider` has
-/// no role at all.
-pub async fn world() -> World {
-    let cc = TestCc::start().await;
-    let org = cc.create_org("org").await;
-    let space = cc.create_space(&org, "dev").await;
-    let dev = cc.user("dev-guid", "dev");
-    let auditor = cc.user("auditor-guid", "auditor");
-    let outsider = cc.user("outsider-guid", "outsider");
-    for (role, target, user) in [
-        ("organization_user", &org, "dev"),
-        ("space_developer", &space, "dev"),
-        ("organization_user", &org, "auditor"),
-        ("space_auditor", &space, "auditor"),
-    ] {
-        let res = cc.grant(role, target, user).await;
-        assert_eq!(res.status, StatusCode::CREATED, "{role}: {}", res.body);
-    }
-    World {
-        cc,
-        org,
-        space,
-        dev,
-        auditor,
-        outsider,
-    }
-}
+use crate::common::{self, TestCc, World};
 
 impl World {
-    pub async fn create_app(&self, name: &str) -> String {
-        let res = self
-            .cc
-            .post(
-                "/v3/apps",
-                &self.dev,
-                json!({"name": name, "relationships": {"space": {"data": {"guid": self.space}}}}),
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-        guid(&res.body)
-    }
-
     /// An app with a staged current droplet whose web process runs `./server`.
     pub async fn staged_app(&self, name: &str) -> (String, String) {
         let app = self.create_app(name).await;

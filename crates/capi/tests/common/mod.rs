@@ -200,7 +200,8 @@ pub struct TestCc {
     pub backend: Backend,
     /// Diego's BBS, in-process and without cells: LRPs and tasks are desired but never run.
     pub bbs: ingot_bbs::Bbs,
-    /// The app log lines the Cloud Controller wrote.
+    /// The app log lines the Cloud Controller wrote, and the container metrics its process
+    /// stats read.
     pub logs: ingot_logging::LogCache,
 }
 
@@ -209,8 +210,17 @@ impl TestCc {
         Self::start_in(Backend::new().await).await
     }
 
+    /// Starts with `configure` applied to the default settings (e.g. smaller limits).
+    pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> Self {
+        Self::start_configured(Backend::new().await, configure).await
+    }
+
     /// Starts on an existing backend (to test restarts).
     pub async fn start_in(backend: Backend) -> Self {
+        Self::start_configured(backend, |_| {}).await
+    }
+
+    async fn start_configured(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -235,17 +245,19 @@ impl TestCc {
             ingot_logging::LogCacheConfig::default(),
             Arc::new(SystemClock),
         );
+        let mut settings = Settings::new(
+            &base,
+            "test-internal-secret",
+            backend.dir.path().join("blobstore"),
+        );
+        configure(&mut settings);
         let cc = CloudController::start(
             CloudControllerConfig {
                 database: backend.database.clone(),
                 external_url: base.clone(),
                 uaa_url: UAA_URL.into(),
                 log_cache_url: None,
-                settings: Settings::new(
-                    &base,
-                    "test-internal-secret",
-                    backend.dir.path().join("blobstore"),
-                ),
+                settings,
             },
             CloudControllerDeps {
                 verifier,
@@ -254,6 +266,10 @@ impl TestCc {
                 ids: Arc::new(UuidIds),
                 bbs: Arc::new(bbs.clone()),
                 logs: Arc::new(logs.clone()),
+                metrics: Arc::new(ingot_capi::LogCacheMetrics::new(
+                    logs.clone(),
+                    Arc::new(SystemClock),
+                )),
             },
             shutdown.clone(),
         )
@@ -410,6 +426,67 @@ impl TestCc {
             assert!(tokio::time::Instant::now() < deadline, "job never finished");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+}
+
+/// An org and a space; `dev` is a space developer, `auditor` a space auditor, `manager` the
+/// org manager and `outsider` has no role at all.
+pub struct World {
+    pub cc: TestCc,
+    pub org: String,
+    pub space: String,
+    pub dev: String,
+    pub auditor: String,
+    pub manager: String,
+    pub outsider: String,
+}
+
+pub async fn world() -> World {
+    world_on(TestCc::start().await).await
+}
+
+/// The same world on a Cloud Controller the test started.
+pub async fn world_on(cc: TestCc) -> World {
+    let org = cc.create_org("org").await;
+    let space = cc.create_space(&org, "dev").await;
+    let dev = cc.user("dev-guid", "dev");
+    let auditor = cc.user("auditor-guid", "auditor");
+    let manager = cc.user("manager-guid", "manager");
+    let outsider = cc.user("outsider-guid", "outsider");
+    for (role, target, user) in [
+        ("organization_user", &org, "dev"),
+        ("space_developer", &space, "dev"),
+        ("organization_user", &org, "auditor"),
+        ("space_auditor", &space, "auditor"),
+        ("organization_manager", &org, "manager"),
+    ] {
+        let res = cc.grant(role, target, user).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{role}: {}", res.body);
+    }
+    World {
+        cc,
+        org,
+        space,
+        dev,
+        auditor,
+        manager,
+        outsider,
+    }
+}
+
+impl World {
+    /// `cf create-app NAME` as the developer; returns the app's guid.
+    pub async fn create_app(&self, name: &str) -> String {
+        let res = self
+            .cc
+            .post(
+                "/v3/apps",
+                &self.dev,
+                serde_json::json!({"name": name, "relationships": {"space": {"data": {"guid": self.space}}}}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        guid(&res.body)
     }
 }
 

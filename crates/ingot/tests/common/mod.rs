@@ -20,8 +20,13 @@ pub struct Platform {
     pub router: Option<String>,
     /// The BBS, when this platform runs one.
     pub bbs: Option<String>,
+    /// log-cache, when this platform runs one.
+    pub log_cache: Option<String>,
     pub admin_password: String,
     pub http: reqwest::Client,
+    /// Kills app instances still running when the test ends, even on a panic (instances
+    /// outlive `ingot` by design). Dropped before the data dir it reads.
+    _apps: binary::AppProcessGuard,
     _data_dir: tempfile::TempDir,
 }
 
@@ -31,6 +36,13 @@ impl Platform {
         let mut config = Config::ephemeral(data_dir.path());
         // Containers run the lifecycle from the ingot binary, not from this test binary.
         config.lifecycle_binary = Some(env!("CARGO_BIN_EXE_ingot").into());
+        // A fixed cell size: by default it is the machine's memory and the data dir's free
+        // disk, which parallel tests and build output make vary (the process backend enforces
+        // neither).
+        config.cell.memory_mb = 64 * 1024;
+        config.cell.disk_mb = 256 * 1024;
+        // Usage shows in process stats within a second, not Diego's 15.
+        config.cell.metrics_interval = Duration::from_secs(1);
         let ingot = Ingot::start(config, Role::All).await.unwrap();
         let endpoints = ingot.endpoints().clone();
         let admin_password = ingot.credentials().unwrap().admin_password.clone();
@@ -43,6 +55,7 @@ impl Platform {
         );
         platform.router = endpoints.router_url;
         platform.bbs = endpoints.bbs_url;
+        platform.log_cache = endpoints.log_cache_url;
         platform
     }
 
@@ -88,11 +101,13 @@ impl Platform {
             uaa,
             router: None,
             bbs: None,
+            log_cache: None,
             admin_password,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
+            _apps: binary::AppProcessGuard(data_dir.path().to_path_buf()),
             _data_dir: data_dir,
         }
     }

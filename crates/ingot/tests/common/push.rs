@@ -22,11 +22,18 @@ struct AppFile {
 
 fn app_files(dir: &Path) -> Vec<AppFile> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<AppFile>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap()).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .collect();
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let path = entry.path();
-            let relative = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let relative = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             if path.is_dir() {
                 out.push(AppFile {
                     path: format!("{relative}/"),
@@ -328,7 +335,9 @@ impl Platform {
         let droplet = build["droplet"]["guid"].as_str().unwrap().to_owned();
         let start = Instant::now();
         self.start_droplet(token, &app, &droplet).await;
-        let (_, process) = self.get(&format!("/v3/apps/{app}/processes/web"), token).await;
+        let (_, process) = self
+            .get(&format!("/v3/apps/{app}/processes/web"), token)
+            .await;
         let instances = process["instances"].as_u64().unwrap() as usize;
         self.wait_running(token, &app, instances).await;
         timings.start = start.elapsed();
@@ -396,7 +405,10 @@ impl Platform {
             if left == 0 {
                 return;
             }
-            assert!(Instant::now() < deadline, "instances left running: {actual}");
+            assert!(
+                Instant::now() < deadline,
+                "instances left running: {actual}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

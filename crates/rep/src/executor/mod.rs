@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ingot_garden::{ContainerSpec, Garden, PortMapping, ProcessIo, Properties};
+use ingot_garden::{ContainerMetrics, ContainerSpec, Garden, PortMapping, ProcessIo, Properties};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -29,6 +29,7 @@ use steps::{BoxStep, CodependentStep, DownloadCache, StepContext, StepError};
 pub const OWNER_PROPERTY: &str = "executor:owner";
 const RESOURCES_PROPERTY: &str = "executor:resources";
 const PORTS_PROPERTY: &str = "executor:ports";
+const METRICS_PROPERTY: &str = "executor:metrics";
 
 /// Free-form labels the caller attaches to a container (kept as Garden properties, so they
 /// survive a restart of the cell).
@@ -53,6 +54,15 @@ pub struct RunResult {
     pub stopped: bool,
 }
 
+/// Where a container's usage is reported (Diego's executor `MetricsConfig`): under source id
+/// `guid` and instance `index`, with `tags` on every sample.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricsConfig {
+    pub guid: String,
+    pub index: u32,
+    pub tags: BTreeMap<String, String>,
+}
+
 /// A snapshot of one container.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Container {
@@ -62,6 +72,8 @@ pub struct Container {
     pub tags: Tags,
     pub host_ip: String,
     pub ports: Vec<PortBinding>,
+    /// Set at creation for a container whose usage is reported.
+    pub metrics: Option<MetricsConfig>,
     /// Set once completed.
     pub result: RunResult,
 }
@@ -89,6 +101,8 @@ pub struct CreateSpec {
     pub env: Vec<String>,
     /// Container ports to map to host ports.
     pub ports: Vec<u16>,
+    /// Report the container's usage this way; `None` reports nothing.
+    pub metrics: Option<MetricsConfig>,
 }
 
 /// What a container runs: setup first, then the action beside its monitor (codependent).
@@ -225,6 +239,7 @@ impl Executor {
                     tags,
                     host_ip: String::new(),
                     ports: Vec::new(),
+                    metrics: None,
                     result: RunResult::default(),
                 },
                 cancel: CancellationToken::new(),
@@ -252,6 +267,12 @@ impl Executor {
             RESOURCES_PROPERTY.into(),
             serde_json::to_string(&resources).unwrap_or_default(),
         );
+        if let Some(metrics) = &spec.metrics {
+            properties.insert(
+                METRICS_PROPERTY.into(),
+                serde_json::to_string(metrics).unwrap_or_default(),
+            );
+        }
         let garden_spec = ContainerSpec {
             handle: guid.to_owned(),
             rootfs: spec.rootfs,
@@ -303,6 +324,7 @@ impl Executor {
                 entry.container.state = transition(entry.container.state, Transition::Create)?;
                 entry.container.ports = ports;
                 entry.container.host_ip = host_ip;
+                entry.container.metrics = spec.metrics;
                 entry.garden = Some(container);
                 Ok(entry.container.clone())
             }
@@ -459,6 +481,33 @@ impl Executor {
             .map_err(Error::Unavailable)
     }
 
+    /// The usage of every container that reports it and exists in Garden (created or
+    /// running), in one bulk call. A container that vanished meanwhile is left out.
+    ///
+    /// Errors: `Garden` (the bulk call failed).
+    pub async fn bulk_metrics(&self) -> Result<Vec<(Container, ContainerMetrics)>, Error> {
+        let containers: Vec<Container> = self
+            .list()
+            .into_iter()
+            .filter(|c| {
+                c.metrics.is_some()
+                    && matches!(c.state, ContainerState::Created | ContainerState::Running)
+            })
+            .collect();
+        if containers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let handles: Vec<String> = containers.iter().map(|c| c.guid.clone()).collect();
+        let mut results = self.inner.garden.bulk_metrics(&handles).await?;
+        Ok(containers
+            .into_iter()
+            .filter_map(|c| {
+                let metrics = results.remove(&c.guid)?.ok()?;
+                Some((c, metrics))
+            })
+            .collect())
+    }
+
     /// Re-adopts this cell's containers that Garden still has (after a restart of the cell):
     /// one whose processes still run is `Running` and watched until they exit (and
     /// health-checked once given a monitor: [`Executor::monitor_adopted`]); one whose
@@ -487,6 +536,10 @@ impl Executor {
                 .get(PORTS_PROPERTY)
                 .and_then(|p| serde_json::from_str(p).ok())
                 .unwrap_or_default();
+            let metrics: Option<MetricsConfig> = info
+                .properties
+                .get(METRICS_PROPERTY)
+                .and_then(|m| serde_json::from_str(m).ok());
             let tags: Tags = info
                 .properties
                 .iter()
@@ -537,6 +590,7 @@ impl Executor {
                         tags,
                         host_ip,
                         ports,
+                        metrics,
                         result,
                     },
                     cancel,

@@ -99,6 +99,7 @@ async fn a_container_runs_to_completion_with_events() {
                 rootfs: "preloaded:cflinuxfs4".into(),
                 env: vec!["A=1".into()],
                 ports: vec![8080],
+                metrics: None,
             },
         )
         .await
@@ -213,7 +214,16 @@ async fn containers_of_this_cell_are_readopted() {
             [("t".to_owned(), "1".to_owned())].into(),
         )
         .unwrap();
-    first.create("alive", CreateSpec::default()).await.unwrap();
+    let reported = MetricsConfig {
+        guid: "app".into(),
+        index: 2,
+        tags: [("process_id".to_owned(), "web".to_owned())].into(),
+    };
+    let spec = CreateSpec {
+        metrics: Some(reported.clone()),
+        ..CreateSpec::default()
+    };
+    first.create("alive", spec).await.unwrap();
     let container = garden.lookup("alive").await.unwrap();
     for path in ["/bin/setup", "/bin/server"] {
         container
@@ -248,6 +258,8 @@ async fn containers_of_this_cell_are_readopted() {
     assert_eq!(adopted, ["alive", "dead"]);
     assert_eq!(second.get("alive").unwrap().state, ContainerState::Running);
     assert_eq!(second.get("alive").unwrap().tags["t"], "1");
+    assert_eq!(second.get("alive").unwrap().metrics, Some(reported));
+    assert_eq!(second.get("dead").unwrap().metrics, None);
     assert_eq!(second.get("dead").unwrap().state, ContainerState::Completed);
     assert_eq!(second.remaining().memory_mb, 1024 - 128);
 
@@ -313,4 +325,40 @@ async fn a_readopted_container_fails_with_its_monitor() {
         kill: false,
     }));
     assert!(second.monitor_adopted("hangs", failing()).is_err());
+}
+
+#[tokio::test]
+async fn bulk_metrics_cover_the_created_containers_that_report() {
+    let garden = FakeGarden::new();
+    let ex = executor(&garden);
+    let reported = |index| CreateSpec {
+        metrics: Some(MetricsConfig {
+            guid: "app".into(),
+            index,
+            tags: BTreeMap::new(),
+        }),
+        ..CreateSpec::default()
+    };
+    for guid in ["reports", "silent", "reserved"] {
+        ex.allocate(guid, Resources::container(64, 64), Tags::new())
+            .unwrap();
+    }
+    ex.create("reports", reported(0)).await.unwrap();
+    ex.create("silent", CreateSpec::default()).await.unwrap();
+    let usage = ingot_garden::ContainerMetrics {
+        memory_bytes: 4096,
+        cpu_ns: 1_000,
+        disk_bytes: 512,
+        age: Duration::from_secs(1),
+    };
+    garden.set_metrics("reports", usage);
+
+    let sampled = ex.bulk_metrics().await.unwrap();
+    assert_eq!(sampled.len(), 1, "{sampled:?}");
+    assert_eq!(sampled[0].0.guid, "reports");
+    assert_eq!(sampled[0].1, usage);
+
+    // Destroyed behind the executor's back: left out, not an error.
+    garden.destroy("reports").await.unwrap();
+    assert!(ex.bulk_metrics().await.unwrap().is_empty());
 }

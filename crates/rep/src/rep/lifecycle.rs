@@ -9,7 +9,7 @@ use ingot_bbs::{ActualLrpInstanceKey, ActualLrpKey, DesiredLrp};
 
 use super::Core;
 use super::tags::{self, Workload};
-use crate::executor::{ContainerState, CreateSpec};
+use crate::executor::{ContainerState, CreateSpec, MetricsConfig};
 use crate::logs::LogTarget;
 use crate::transform;
 
@@ -74,6 +74,11 @@ impl Core {
                 .iter()
                 .filter_map(|p| u16::try_from(*p).ok())
                 .collect(),
+            metrics: Some(MetricsConfig {
+                guid: desired.log_guid.clone(),
+                index: key.index,
+                tags: desired.metric_tags.clone(),
+            }),
         };
         let cell_log = self.log_target(&desired.log_guid, "CELL", key.index.to_string());
         let cell_id = &self.config.cell_id;
@@ -163,6 +168,11 @@ impl Core {
             rootfs: def.root_fs.clone(),
             env: transform::env_pairs(&def.env),
             ports: Vec::new(),
+            // A task is instance 0 of its log guid, as Diego reports it.
+            metrics: Some(MetricsConfig {
+                guid: def.log_guid.clone(),
+                ..MetricsConfig::default()
+            }),
         };
         if self.executor.create(&guid, spec).await.is_err() {
             return;

@@ -5,6 +5,7 @@
 //! - `generator`: the pure plan that reconciles BBS records with containers.
 //! - `harmonizer`: runs the plan on a timer (bulk sync) and on container events.
 //! - `presence`: the heartbeat that keeps the cell registered.
+//! - `metrics`: the reporter of the containers' usage (container metrics).
 //! - `local`: the in-process `RepClientFactory`.
 
 mod auction_cell;
@@ -12,6 +13,7 @@ pub mod generator;
 mod harmonizer;
 mod lifecycle;
 mod local;
+mod metrics;
 mod presence;
 pub mod tags;
 
@@ -21,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use ingot_bbs::{BbsApi, RepClient};
 use ingot_core::{Clock, IdGen, Shutdown};
 use ingot_garden::Garden;
+use ingot_logging::EnvelopeSink;
 use tokio::task::JoinHandle;
 
 pub use local::LocalRepClients;
@@ -36,6 +39,8 @@ pub struct CellDeps {
     pub bbs: Arc<dyn BbsApi>,
     pub garden: Arc<dyn Garden>,
     pub logs: Arc<dyn LogSink>,
+    /// Where the containers' usage goes, as container-metrics gauges.
+    pub metrics: Arc<dyn EnvelopeSink>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
     /// The registry the in-process BBS reaches its reps through; the cell registers itself
@@ -148,6 +153,7 @@ impl Cell {
         let loops = vec![
             tokio::spawn(presence::heartbeat(core.clone())),
             tokio::spawn(harmonizer::run(core.clone(), events)),
+            tokio::spawn(metrics::run(core.clone(), deps.metrics)),
         ];
         Ok(Self {
             core,

@@ -15,6 +15,7 @@ use ingot_bbs::{
 };
 use ingot_core::{DatabaseUrl, Shutdown, SystemClock, UuidIds};
 use ingot_garden::{ProcessConfig, ProcessGarden};
+use ingot_logging::{LogCache, LogCacheConfig};
 use ingot_rep::{Cell, CellConfig, CellDeps, HealthCheckConfig, LocalRepClients, MemoryLogSink};
 
 pub struct Harness {
@@ -22,6 +23,8 @@ pub struct Harness {
     pub bbs: Bbs,
     pub local: LocalRepClients,
     pub logs: Arc<MemoryLogSink>,
+    /// Where the cells' container metrics go.
+    pub metrics: LogCache,
     pub cells: Vec<Cell>,
     pub shutdown: Shutdown,
 }
@@ -31,6 +34,7 @@ pub fn fast_cell_config(cell_id: &str, dir: &Path) -> CellConfig {
     config.sync_interval = Duration::from_millis(500);
     config.heartbeat_interval = Duration::from_millis(200);
     config.presence_ttl = Duration::from_secs(3);
+    config.metrics_interval = Duration::from_millis(200);
     config.grace_time = Duration::from_secs(2);
     config.health = HealthCheckConfig {
         starting_interval: Duration::from_millis(25),
@@ -65,6 +69,7 @@ impl Harness {
             bbs,
             local,
             logs: Arc::new(MemoryLogSink::new()),
+            metrics: LogCache::new(LogCacheConfig::default(), Arc::new(SystemClock)),
             cells: Vec::new(),
             shutdown,
         };
@@ -99,6 +104,7 @@ impl Harness {
             bbs: Arc::new(self.bbs.clone()),
             garden: Arc::new(garden),
             logs: self.logs.clone(),
+            metrics: Arc::new(self.metrics.clone()),
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidIds),
             local_reps: local,

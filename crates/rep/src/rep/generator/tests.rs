@@ -26,6 +26,7 @@ fn lrp_container(guid: &str, state: ContainerState, result: RunResult) -> Contai
             host_port: 61001,
             inner_port: 61001,
         }],
+        metrics: None,
         result,
     }
 }
