@@ -26,7 +26,7 @@ async fn push_sample(
     let name = format!("{sample}-app");
     let manifest =
         format!("applications:\n- name: {name}\n  default-route: true\n{manifest_extra}");
-    let dir = sample_dir(sample);
+    let (dir, _build) = sample_dir(sample);
     let pushed = platform.push(&token, &space, &dir, &manifest).await;
     let (status, body) = platform
         .via_router(&format!("{name}.apps.localhost"), "/")
@@ -41,15 +41,15 @@ async fn push_sample(
 }
 
 /// The sample's directory; the binary and java samples are compiled first, as a developer
-/// would before pushing them.
-fn sample_dir(sample: &str) -> std::path::PathBuf {
+/// would before pushing them, into a temporary directory that goes when the second value does.
+fn sample_dir(sample: &str) -> (std::path::PathBuf, Option<tempfile::TempDir>) {
     let source = sample_app(sample);
+    let out = tempfile::tempdir().unwrap();
     match sample {
         "binary" => {
-            let out = tempfile::tempdir().unwrap().keep();
             let status = std::process::Command::new("go")
                 .args(["build", "-o"])
-                .arg(out.join("app"))
+                .arg(out.path().join("app"))
                 .arg(".")
                 .current_dir(&source)
                 .env("GOFLAGS", "-mod=mod")
@@ -58,9 +58,33 @@ fn sample_dir(sample: &str) -> std::path::PathBuf {
                 .status()
                 .expect("go is on the stack");
             assert!(status.success(), "building the binary sample");
-            out
+            (out.path().to_path_buf(), Some(out))
         }
-        _ => source,
+        "java" => {
+            // `cf push app.jar` uploads the jar's contents.
+            let build = tempfile::tempdir().unwrap();
+            let jar = build.path().join("app.jar");
+            let run = |command: &mut std::process::Command| {
+                let status = command.status().expect("the JDK is on the stack");
+                assert!(status.success(), "{command:?}");
+            };
+            run(std::process::Command::new("javac")
+                .arg("-d")
+                .arg(build.path().join("classes"))
+                .arg(source.join("Main.java")));
+            run(std::process::Command::new("jar")
+                .args(["--create", "--main-class", "Main", "--file"])
+                .arg(&jar)
+                .arg("-C")
+                .arg(build.path().join("classes"))
+                .arg("."));
+            run(std::process::Command::new("jar")
+                .arg("xf")
+                .arg(&jar)
+                .current_dir(out.path()));
+            (out.path().to_path_buf(), Some(out))
+        }
+        _ => (source, None),
     }
 }
 
@@ -106,6 +130,12 @@ async fn nodejs_app_is_pushed_and_served() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ruby_app_is_pushed_and_served() {
     let (platform, token, _) = push_sample("ruby", "", "hello from ruby").await;
+    finish(platform, &token).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn java_app_is_pushed_and_served() {
+    let (platform, token, _) = push_sample("java", "", "hello from java").await;
     finish(platform, &token).await;
 }
 

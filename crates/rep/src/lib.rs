@@ -2,8 +2,9 @@
 //!
 //! What it knows: the rep (`rep/`) knows Tasks and LRPs and their life cycles as the BBS
 //! records them; it bids in auctions (`ingot_auction::CellClient`), claims, starts, crashes
-//! and removes ActualLRPs, starts and completes Tasks, heartbeats its presence, and keeps the
-//! BBS and its containers in step (the generator and the harmonizer). The executor
+//! and removes ActualLRPs, starts and completes Tasks, heartbeats its presence, keeps the
+//! BBS and its containers in step (the generator and the harmonizer), and reports its
+//! containers' usage as container-metrics gauges. The executor
 //! (`executor/`) knows only containers (allocations against the cell's capacity, a state
 //! machine) and trees of composable steps (run, download, upload, serial, parallel,
 //! codependent, timeout, try, emit progress, monitor). `transform` is the one module that

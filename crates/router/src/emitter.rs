@@ -73,7 +73,7 @@ pub fn registrations<'a>(
             let endpoints: Vec<Endpoint> = instances
                 .into_iter()
                 .flatten()
-                .filter_map(|actual| endpoint_for(actual, route.port))
+                .filter_map(|actual| endpoint_for(actual, route.port, &lrp.log_guid))
                 .collect();
             for hostname in &route.hostnames {
                 out.entry(RouteKey::parse(hostname))
@@ -85,7 +85,7 @@ pub fn registrations<'a>(
     out
 }
 
-fn endpoint_for(actual: &ActualLrp, container_port: u32) -> Option<Endpoint> {
+fn endpoint_for(actual: &ActualLrp, container_port: u32, app_id: &str) -> Option<Endpoint> {
     let mapping = actual
         .net_info
         .ports
@@ -98,6 +98,7 @@ fn endpoint_for(actual: &ActualLrp, container_port: u32) -> Option<Endpoint> {
         instance_guid: actual.instance_guid.clone(),
         index: actual.index,
         process_guid: actual.process_guid.clone(),
+        app_id: app_id.to_owned(),
     })
 }
 
@@ -325,6 +326,7 @@ mod tests {
     fn desired(guid: &str, routes: Value) -> DesiredLrp {
         let mut lrp = DesiredLrp {
             process_guid: guid.into(),
+            log_guid: format!("{guid}-app"),
             ..DesiredLrp::default()
         };
         lrp.routes.insert(CF_ROUTER_KEY.into(), routes);
@@ -489,6 +491,7 @@ mod tests {
                 instance_guid: "p-i3".into(),
                 index: 3,
                 process_guid: "p".into(),
+                app_id: "p-app".into(),
             }
         );
     }

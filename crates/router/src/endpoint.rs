@@ -12,6 +12,9 @@ pub struct Endpoint {
     pub instance_guid: String,
     pub index: u32,
     pub process_guid: String,
+    /// The app whose logs get the requests' `RTR` lines: the DesiredLRP's log guid, as
+    /// Diego's route emitter registers it (`app_id`).
+    pub app_id: String,
 }
 
 impl Endpoint {

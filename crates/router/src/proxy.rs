@@ -6,8 +6,9 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -226,13 +227,18 @@ impl Inner {
         peer: SocketAddr,
     ) -> Result<Response<ProxyBody>, Infallible> {
         let started = Instant::now();
-        let started_at = SystemTime::now();
         let host = request_host(&req);
         let request_id = headers::request_id(req.headers(), self.ids.as_ref());
         let sticky = sticky::requested_instance(req.headers());
         let upgrade = headers::is_upgrade(req.headers());
+        let request_header = |name| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         let mut record = AccessLogRecord {
-            started_at,
+            started_at: self.clock.now(),
             remote_addr: peer,
             host: host.clone(),
             method: req.method().to_string(),
@@ -240,15 +246,25 @@ impl Inner {
                 .uri()
                 .path_and_query()
                 .map_or_else(|| "/".to_owned(), |p| p.to_string()),
+            proto: format!("{:?}", req.version()),
             status: 0,
+            bytes_received: 0,
             bytes_sent: 0,
+            referer: request_header(header::REFERER),
+            user_agent: request_header(header::USER_AGENT),
+            x_forwarded_for: None,
+            x_forwarded_proto: None,
             response_time: Duration::ZERO,
+            app_time: None,
             endpoint: None,
             request_id: request_id.clone(),
             process_guid: None,
+            app_id: None,
             app_index: None,
+            instance_id: None,
             router_error: None,
         };
+        let received = Arc::new(AtomicU64::new(0));
         let path = req.uri().path().to_owned();
         let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
         let (parts, body) = req.into_parts();
@@ -276,6 +292,7 @@ impl Inner {
                         return Ok(self.finish(
                             record,
                             started,
+                            &received,
                             plain(StatusCode::OK, "ok\n"),
                             None,
                         ));
@@ -286,7 +303,7 @@ impl Inner {
                         &format!("Requested route ('{host}') does not exist.\n"),
                     );
                     record.router_error = Some(router_error::UNKNOWN_ROUTE);
-                    return Ok(self.finish(record, started, resp, None));
+                    return Ok(self.finish(record, started, &received, resp, None));
                 }
                 Lookup::UnknownRoute | Lookup::NoEndpoints(_) if !failed.is_empty() => break,
                 Lookup::UnknownRoute | Lookup::NoEndpoints(_) => {
@@ -296,7 +313,7 @@ impl Inner {
                         &format!("Requested route ('{host}') has no available endpoints.\n"),
                     );
                     record.router_error = Some(router_error::NO_ENDPOINTS);
-                    return Ok(self.finish(record, started, resp, None));
+                    return Ok(self.finish(record, started, &received, resp, None));
                 }
                 Lookup::Found {
                     route,
@@ -307,18 +324,35 @@ impl Inner {
             let found = &*route.insert(found);
             record.endpoint = Some(endpoint.addr());
             record.process_guid = Some(endpoint.process_guid.clone());
+            record.app_id = Some(endpoint.app_id.clone()).filter(|id| !id.is_empty());
             record.app_index = Some(endpoint.index);
+            record.instance_id = Some(endpoint.instance_guid.clone());
 
             let outgoing = match body.take() {
-                Some(incoming) => incoming.boxed(),
+                Some(incoming) => CountedBody {
+                    inner: incoming,
+                    count: received.clone(),
+                }
+                .boxed(),
                 None => empty(),
             };
             let had_body = !outgoing.is_end_stream();
             let request =
                 self.outgoing_request(&parts, outgoing, &endpoint, peer, &request_id, upgrade);
+            let forwarded = |name| {
+                request
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            record.x_forwarded_for = forwarded(headers::X_FORWARDED_FOR);
+            record.x_forwarded_proto = forwarded(headers::X_FORWARDED_PROTO);
+            let sent_at = Instant::now();
             let sent =
                 tokio::time::timeout(self.config.endpoint_timeout, self.client.request(request))
                     .await;
+            record.app_time = Some(sent_at.elapsed());
             match sent {
                 Ok(Ok(mut resp)) => {
                     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
@@ -330,7 +364,7 @@ impl Inner {
                     }
                     sticky::add_vcap_cookie(resp.headers_mut(), &endpoint.instance_guid);
                     let resp = resp.map(BodyExt::boxed);
-                    return Ok(self.finish(record, started, resp, Some(in_flight)));
+                    return Ok(self.finish(record, started, &received, resp, Some(in_flight)));
                 }
                 Ok(Err(e)) if e.is_connect() => {
                     tracing::warn!(endpoint = %endpoint, error = %e, "router: endpoint unreachable; pruning it");
@@ -351,7 +385,7 @@ impl Inner {
                         "The endpoint did not answer in time.\n",
                     );
                     record.router_error = Some(router_error::ENDPOINT_FAILURE);
-                    return Ok(self.finish(record, started, resp, None));
+                    return Ok(self.finish(record, started, &received, resp, None));
                 }
             }
         }
@@ -361,7 +395,7 @@ impl Inner {
             "The endpoint could not be reached.\n",
         );
         record.router_error = Some(router_error::ENDPOINT_FAILURE);
-        Ok(self.finish(record, started, resp, None))
+        Ok(self.finish(record, started, &received, resp, None))
     }
 
     fn outgoing_request(
@@ -403,6 +437,7 @@ impl Inner {
         &self,
         mut record: AccessLogRecord,
         started: Instant,
+        received: &Arc<AtomicU64>,
         mut resp: Response<ProxyBody>,
         in_flight: Option<InFlight>,
     ) -> Response<ProxyBody> {
@@ -417,6 +452,7 @@ impl Inner {
                 pending: Some(Pending {
                     record,
                     started,
+                    received: received.clone(),
                     sink,
                     _in_flight: in_flight,
                 }),
@@ -479,6 +515,8 @@ fn router_error(status: StatusCode, error: &'static str, body: &str) -> Response
 struct Pending {
     record: AccessLogRecord,
     started: Instant,
+    /// Request body bytes forwarded so far.
+    received: Arc<AtomicU64>,
     sink: Arc<dyn AccessLogSink>,
     /// Counts the request against its endpoint until the response body is done.
     _in_flight: Option<InFlight>,
@@ -495,6 +533,7 @@ impl LoggedBody {
     fn flush(&mut self) {
         if let Some(mut p) = self.pending.take() {
             p.record.response_time = p.started.elapsed();
+            p.record.bytes_received = p.received.load(Ordering::Relaxed);
             p.sink.record(&p.record);
         }
     }
@@ -534,5 +573,38 @@ impl Body for LoggedBody {
 impl Drop for LoggedBody {
     fn drop(&mut self) {
         self.flush();
+    }
+}
+
+/// The client's request body on its way to the endpoint, counting its bytes for the access log.
+struct CountedBody {
+    inner: Incoming,
+    count: Arc<AtomicU64>,
+}
+
+impl Body for CountedBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            this.count.fetch_add(data.len() as u64, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }

@@ -281,6 +281,7 @@ mod tests {
             instance_guid: guid.into(),
             index: u32::from(port % 10),
             process_guid: "p".into(),
+            app_id: "app".into(),
         }
     }
 

@@ -62,6 +62,7 @@ impl RepClientFactory for NoReps {
 
 const DOMAIN: &str = "cf-apps";
 const GUID: &str = "web-process";
+const APP_GUID: &str = "app-guid";
 
 fn web_lrp(instances: u32) -> DesiredLrp {
     let mut routes = BTreeMap::new();
@@ -79,6 +80,7 @@ fn web_lrp(instances: u32) -> DesiredLrp {
         disk_mb: 64,
         ports: vec![8080],
         routes,
+        log_guid: APP_GUID.into(),
         ..DesiredLrp::default()
     }
 }
@@ -193,6 +195,20 @@ async fn routes_follow_actual_lrps_in_the_bbs() {
     for _ in 0..3 {
         assert_eq!(router.get("web.example.com", "/").await, (200, "2".into()));
     }
+    // Each proxied request's access-log record names the app (the LRP's log guid) and the
+    // instance that answered: what becomes the app's RTR line.
+    let record = eventually("access log record", || {
+        let last = router.log.0.lock().unwrap().last().cloned();
+        async move { last.filter(|r| r.app_index == Some(2)) }
+    })
+    .await;
+    assert_eq!(record.app_id.as_deref(), Some(APP_GUID));
+    assert_eq!(record.instance_id.as_deref(), Some("instance-2"));
+    let line = record.to_string();
+    assert!(
+        line.contains(r#"app_id:"app-guid" app_index:"2" instance_id:"instance-2""#),
+        "{line}"
+    );
 
     // Removing the DesiredLRP removes its routes.
     api.remove_desired_lrp(GUID).await.unwrap();

@@ -72,6 +72,7 @@ pub fn endpoint(addr: SocketAddr, index: u32) -> Endpoint {
         instance_guid: format!("guid-{index}"),
         index,
         process_guid: "proc".into(),
+        app_id: "app-guid".into(),
     }
 }
 

@@ -1,0 +1,108 @@
+//! Which drains each source's log lines go to.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use super::drain::{DrainConfig, DrainStats, SyslogDrain, frame};
+use super::DrainError;
+use crate::envelope::Envelope;
+use crate::sink::EnvelopeSink;
+
+/// The drains of every source (app guid). Cloning is cheap and every clone is the same router.
+#[derive(Debug, Clone)]
+pub struct DrainRouter {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: DrainConfig,
+    drains: RwLock<HashMap<String, Vec<SyslogDrain>>>,
+}
+
+impl DrainRouter {
+    pub fn new(config: DrainConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                drains: RwLock::default(),
+            }),
+        }
+    }
+
+    /// Makes `urls` the drains of `source_id`; no URLs removes them all. Drains whose URL stays
+    /// keep their connection and buffer; removed ones stop. Must be called within a tokio
+    /// runtime. On an unusable URL nothing changes.
+    pub fn set_drains<I, S>(&self, source_id: &str, urls: I) -> Result<(), DrainError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut wanted: Vec<String> = Vec::new();
+        for url in urls {
+            let url = url.as_ref();
+            if !wanted.iter().any(|w| w == url) {
+                wanted.push(url.to_owned());
+            }
+        }
+        // Start the new drains before touching the table, so a bad URL changes nothing.
+        let mut started = Vec::new();
+        {
+            let drains = self.inner.drains.read().unwrap_or_else(PoisonError::into_inner);
+            let current = drains.get(source_id).map(Vec::as_slice).unwrap_or_default();
+            for url in &wanted {
+                if !current.iter().any(|d| d.url() == url) {
+                    started.push(SyslogDrain::start(url, &self.inner.config)?);
+                }
+            }
+        }
+        let mut drains = self.inner.drains.write().unwrap_or_else(PoisonError::into_inner);
+        let mut previous = drains.remove(source_id).unwrap_or_default();
+        let mut next = Vec::with_capacity(wanted.len());
+        for url in &wanted {
+            let pool = if previous.iter().any(|d| d.url() == url) {
+                &mut previous
+            } else {
+                &mut started
+            };
+            if let Some(at) = pool.iter().position(|d| d.url() == url) {
+                next.push(pool.swap_remove(at));
+            }
+        }
+        if !next.is_empty() {
+            drains.insert(source_id.to_owned(), next);
+        }
+        Ok(())
+    }
+
+    /// Queues a log envelope on each drain of its source; other envelopes are ignored.
+    pub fn forward(&self, envelope: &Envelope) {
+        let drains = self.inner.drains.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(drains) = drains.get(&envelope.source_id) else {
+            return;
+        };
+        // Formatted once, shared by every drain of the source.
+        if let Some(framed) = frame(envelope) {
+            for drain in drains {
+                drain.send_framed(framed.clone());
+            }
+        }
+    }
+
+    /// Each drain of `source_id` by URL, with what it has done.
+    pub fn stats(&self, source_id: &str) -> Vec<(String, DrainStats)> {
+        let drains = self.inner.drains.read().unwrap_or_else(PoisonError::into_inner);
+        drains
+            .get(source_id)
+            .into_iter()
+            .flatten()
+            .map(|d| (d.url().to_owned(), d.stats()))
+            .collect()
+    }
+}
+
+impl EnvelopeSink for DrainRouter {
+    fn ingest(&self, envelope: Envelope) {
+        self.forward(&envelope);
+    }
+}
