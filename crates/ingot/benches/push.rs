@@ -120,10 +120,10 @@ async fn push_once(
         .collect();
     let (first_bp, last_bp) = (buildpack[0], *buildpack.last().unwrap());
     let staged = at(&lines, "STG", "Uploaded droplet");
-    let start_asked = at(&lines, "API", "app");
+    let start_asked = at(&lines, "API", "Restarted app");
     let creating = at(&lines, "CELL", "creating container");
     let started = at(&lines, "APP/PROC/WEB", "Invoking start command");
-    let healthy = at(&lines, "HEALTH", "became healthy");
+    let healthy = at(&lines, "CELL", "became healthy");
     let phases = Phases {
         upload: t.upload.as_secs_f64(),
         staging_container: first_bp - staging_start,

@@ -100,6 +100,18 @@ pub struct Config {
     pub uaa_client_id: String,
     /// Its secret; when unset, `ingot cc` reads the admin client's from the data dir.
     pub uaa_client_secret: Option<Secret>,
+    /// Where apps' logs are forwarded besides log-cache, until service bindings provide drains.
+    pub syslog_drains: Vec<SyslogDrainSettings>,
+}
+
+/// One app's syslog drain (`[[syslog_drains]]` in the config file).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyslogDrainSettings {
+    /// The app whose log lines are forwarded.
+    pub app_guid: String,
+    /// `syslog://host:port` (TCP) or `syslog-tls://host:port` (TLS).
+    pub url: String,
 }
 
 /// What the local cell offers the auction.
@@ -159,6 +171,8 @@ pub struct ConfigFile {
     pub cell_disk_mb: Option<u64>,
     pub cell_max_containers: Option<u64>,
     pub cell_metrics_interval_seconds: Option<u64>,
+    #[serde(default)]
+    pub syslog_drains: Vec<SyslogDrainSettings>,
 }
 
 impl ConfigFile {
@@ -297,6 +311,7 @@ impl Config {
                 .uaa_client_secret
                 .or(file.uaa_client_secret)
                 .map(Secret),
+            syslog_drains: file.syslog_drains,
             data_dir,
         })
     }
@@ -418,6 +433,23 @@ mod tests {
         assert_eq!(config.uaa_url.as_deref(), Some("http://uaa.example"));
         assert_eq!(config.access_token_validity, Duration::from_secs(60));
         assert_eq!(config.cell.metrics_interval, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn syslog_drains_are_a_table_array() {
+        let file = ConfigFile::parse(
+            "[[syslog_drains]]\napp_guid = \"a1\"\nurl = \"syslog://127.0.0.1:514\"\n\
+             [[syslog_drains]]\napp_guid = \"a1\"\nurl = \"syslog-tls://logs.example:6514\"\n",
+        )
+        .unwrap();
+        let env = FakeEnv(HashMap::from([("HOME", "/h")]));
+        let config = Config::resolve(file, Overrides::default(), &env).unwrap();
+        assert_eq!(config.syslog_drains.len(), 2);
+        assert_eq!(
+            config.syslog_drains[1].url,
+            "syslog-tls://logs.example:6514"
+        );
+        assert!(ConfigFile::parse("[[syslog_drains]]\napp_guid = \"a1\"\n").is_err());
     }
 
     #[test]

@@ -15,7 +15,10 @@ use ingot_rep::{
     Cell, CellCapacity, CellConfig, CellDeps, HttpRepClients, LocalRepClients, LogSink,
     TracingLogSink,
 };
-use ingot_router::{EmitterConfig, LoadBalancing, RouteEmitter, RouteTable, Router, RouterConfig};
+use ingot_router::{
+    AccessLogSink, EmitterConfig, LoadBalancing, RouteEmitter, RouteTable, Router, RouterConfig,
+    TracingAccessLog,
+};
 use ingot_uaa::{AdminBootstrap, Uaa, UaaClient, UaaConfig, UserDirectory};
 use tokio::net::TcpListener;
 
@@ -120,9 +123,21 @@ impl Ingot {
             .as_ref()
             .map(|listener| external_url(None, listener))
             .transpose()?;
-        let cell_logs: Arc<dyn LogSink> = match &log_cache {
-            Some(cache) => Arc::new(crate::logs::CellLogs(cache.clone())),
+        // App log lines also go to the apps' syslog drains.
+        let app_logs = match &log_cache {
+            Some(cache) => Some(crate::logs::AppLogs::new(
+                cache.clone(),
+                &config.syslog_drains,
+            )?),
+            None => None,
+        };
+        let cell_logs: Arc<dyn LogSink> = match &app_logs {
+            Some(logs) => Arc::new(crate::logs::CellLogs(logs.clone())),
             None => Arc::new(TracingLogSink),
+        };
+        let access_log: Arc<dyn AccessLogSink> = match &app_logs {
+            Some(logs) => Arc::new(crate::logs::RouterLogs(logs.clone())),
+            None => Arc::new(TracingAccessLog),
         };
         // The cell's container metrics go into the same cache, where the Cloud Controller's
         // process stats read them.
@@ -161,6 +176,7 @@ impl Ingot {
             ids,
             cell_logs,
             cell_metrics,
+            access_log,
             group: &mut group,
             shutdown: shutdown.clone(),
         };
@@ -238,8 +254,8 @@ impl Ingot {
                         clock: diego.clock.clone(),
                         ids: diego.ids.clone(),
                         bbs: cc_bbs,
-                        logs: match &log_cache {
-                            Some(cache) => Arc::new(cache.clone()),
+                        logs: match &app_logs {
+                            Some(logs) => Arc::new(logs.clone()),
                             None => Arc::new(crate::logs::TracingEnvelopes),
                         },
                         metrics: match &log_cache {
@@ -407,6 +423,8 @@ struct Diego<'a> {
     ids: Arc<dyn IdGen>,
     cell_logs: Arc<dyn LogSink>,
     cell_metrics: Arc<dyn EnvelopeSink>,
+    /// Where the router's access-log records go.
+    access_log: Arc<dyn AccessLogSink>,
     group: &'a mut Group,
     shutdown: Shutdown,
 }
@@ -427,7 +445,8 @@ impl Diego<'_> {
             emitter.run(shutdown).await;
             Ok(())
         });
-        let router = Router::new(RouterConfig::default(), table);
+        let router =
+            Router::new(RouterConfig::default(), table).with_access_log(self.access_log.clone());
         let shutdown = self.shutdown.clone();
         self.group.spawn("router", async move {
             router.serve(listener, shutdown).await.map_err(Into::into)

@@ -301,3 +301,49 @@ async fn an_app_no_buildpack_detects_fails_staging_with_the_reason() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     platform.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pushed_app_survives_an_ingot_restart() {
+    let mut platform = Platform::start_on_fixed_ports().await;
+    let token = platform.admin_token().await;
+    let space = platform.org_and_space(&token, "demo", "dev").await;
+    let manifest =
+        "applications:\n- name: keeper\n  default-route: true\n  instances: 2\n  memory: 64M\n";
+    let pushed = platform
+        .push(&token, &space, &sample_app("staticfile"), manifest)
+        .await;
+    let app = pushed.guid;
+
+    platform.restart().await;
+    let token = platform.admin_token().await;
+
+    // Everything is still there: the app, its droplet, its route, its running instances.
+    let (_, current) = platform
+        .get(&format!("/v3/apps/{app}/droplets/current"), &token)
+        .await;
+    assert_eq!(current["guid"], pushed.droplet.as_str(), "{current}");
+    platform.wait_running(&token, &app, 2).await;
+    let (status, body) = platform.via_router("keeper.apps.localhost", "/").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // A new instance still gets the droplet from the blobstore, and the package restages.
+    let (status, body) = platform
+        .post(
+            &format!("/v3/apps/{app}/processes/web/actions/scale"),
+            &token,
+            json!({ "instances": 3 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    platform.wait_running(&token, &app, 3).await;
+    let (_, packages) = platform
+        .get(&format!("/v3/packages?app_guids={app}"), &token)
+        .await;
+    let package = packages["resources"][0]["guid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let build = platform.stage(&token, &package).await;
+    assert_eq!(build["state"], "STAGED", "{build}");
+    finish(platform, &token).await;
+}

@@ -21,6 +21,7 @@ mod config;
 mod error;
 pub mod executor;
 pub mod http;
+pub mod log_rate_limit;
 pub mod logs;
 pub mod rep;
 pub mod transform;

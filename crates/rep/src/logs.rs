@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use ingot_core::Clock;
 use serde::{Deserialize, Serialize};
 
+use crate::log_rate_limit::{Admission, LogRateLimiter};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogStream {
@@ -80,7 +82,8 @@ impl LogSink for TracingLogSink {
     }
 }
 
-/// Whose lines a step writes: the sink, the clock, and the stamp.
+/// Whose lines a step writes: the sink, the clock, the stamp, and the instance's log rate
+/// limit (shared by every clone, whatever its source type).
 #[derive(Clone)]
 pub struct LogTarget {
     pub sink: Arc<dyn LogSink>,
@@ -88,6 +91,7 @@ pub struct LogTarget {
     pub source_id: String,
     pub source_type: String,
     pub instance_id: String,
+    pub rate_limit: Option<Arc<Mutex<LogRateLimiter>>>,
 }
 
 impl std::fmt::Debug for LogTarget {
@@ -108,13 +112,32 @@ impl LogTarget {
         }
     }
 
+    /// Writes a line, unless the rate limit drops it (then maybe a notice instead).
     pub fn emit(&self, stream: LogStream, message: impl Into<String>) {
+        let message = message.into();
+        if let Some(limiter) = &self.rate_limit {
+            let admission = limiter
+                .lock()
+                .expect("log rate limit lock")
+                .admit(message.len(), tokio::time::Instant::now());
+            match admission {
+                Admission::Pass => {}
+                Admission::Drop => return,
+                Admission::DropWithNotice(notice) => {
+                    return self.write(LogStream::Stdout, notice);
+                }
+            }
+        }
+        self.write(stream, message);
+    }
+
+    fn write(&self, stream: LogStream, message: String) {
         self.sink.emit(LogLine {
             source_id: self.source_id.clone(),
             source_type: self.source_type.clone(),
             instance_id: self.instance_id.clone(),
             stream,
-            message: message.into(),
+            message,
             timestamp: self.clock.now(),
         });
     }
@@ -125,5 +148,51 @@ impl LogTarget {
 
     pub fn err(&self, message: impl Into<String>) {
         self.emit(LogStream::Stderr, message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(sink: &Arc<MemoryLogSink>, instance: &str, limit: Option<u64>) -> LogTarget {
+        LogTarget {
+            sink: sink.clone(),
+            clock: Arc::new(ingot_core::SystemClock),
+            source_id: "app".into(),
+            source_type: "APP/PROC/WEB".into(),
+            instance_id: instance.into(),
+            rate_limit: limit.map(|bytes| {
+                let now = tokio::time::Instant::now();
+                Arc::new(Mutex::new(LogRateLimiter::new(bytes, now)))
+            }),
+        }
+    }
+
+    #[test]
+    fn an_instance_over_its_limit_loses_only_its_own_lines() {
+        let sink = Arc::new(MemoryLogSink::new());
+        let noisy = target(&sink, "0", Some(10));
+        let quiet = target(&sink, "1", Some(10));
+        // Clones (e.g. its HEALTH target) share the instance's limit.
+        let noisy_health = noisy.with_source_type("HEALTH");
+        noisy.out("0123456789");
+        noisy_health.out("dropped");
+        noisy.err("dropped too");
+        quiet.out("0123456789");
+        let lines: Vec<(String, String)> = sink
+            .lines()
+            .into_iter()
+            .map(|l| (l.instance_id, l.message))
+            .collect();
+        let line = |i: &str, m: &str| (i.to_owned(), m.to_owned());
+        assert_eq!(
+            lines,
+            [
+                line("0", "0123456789"),
+                line("0", "app instance exceeded log rate limit (10 bytes/sec)"),
+                line("1", "0123456789"),
+            ]
+        );
     }
 }

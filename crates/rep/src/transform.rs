@@ -263,8 +263,11 @@ mod tests {
             .unwrap();
         let lines = sink.lines();
         let messages: Vec<&str> = lines.iter().map(|l| l.message.as_str()).collect();
-        assert_eq!(messages, ["starting", "ran", "done"]);
-        assert_eq!(lines[1].source_type, "APP/TASK/x");
+        assert_eq!(
+            messages,
+            ["starting", "Exit status 3", "ran", "Exit status 0", "done"]
+        );
+        assert_eq!(lines[2].source_type, "APP/TASK/x");
         let specs: Vec<ProcessSpec> = garden
             .calls()
             .into_iter()

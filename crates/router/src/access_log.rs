@@ -196,7 +196,13 @@ mod tests {
         assert!(line.contains(" 404 0 62 "), "{line}");
         assert!(line.contains(r#""a \"quoted\" agent""#), "{line}");
         assert!(line.contains(r#""35.191.2.80:51628" "-" "#), "{line}");
-        assert!(line.contains(r#"gorouter_time:"-" app_id:"-" app_index:"-""#), "{line}");
-        assert!(line.ends_with(r#"x_cf_routererror:"unknown_route""#), "{line}");
+        assert!(
+            line.contains(r#"gorouter_time:"-" app_id:"-" app_index:"-""#),
+            "{line}"
+        );
+        assert!(
+            line.ends_with(r#"x_cf_routererror:"unknown_route""#),
+            "{line}"
+        );
     }
 }

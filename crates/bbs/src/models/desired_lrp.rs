@@ -55,6 +55,11 @@ pub struct DesiredLrp {
     pub routes: BTreeMap<String, serde_json::Value>,
     pub log_guid: String,
     pub log_source: String,
+    /// Bytes per second each instance may log (Diego's `log_rate_limit`, CF's
+    /// `log_rate_limit_in_bytes_per_second`); `None` is unlimited (CF's -1). The cell drops
+    /// output beyond it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_rate_limit_bytes_per_second: Option<u64>,
     pub metrics_guid: String,
     /// Tags the cell puts on the instances' container metrics (Diego's `metric_tags`, static
     /// values only), e.g. the Cloud Controller's `process_id`, which tells one process's

@@ -10,7 +10,7 @@ use super::{nsync::cc_process_guid, tps::crash_data};
 use crate::{
     Error, diego,
     model::{App, AuditActor, AuditEvent, AuditTarget, Process},
-    service::Service,
+    service::{Service, app_log::ruby_inspect},
     store::docs,
 };
 
@@ -99,6 +99,7 @@ impl Service {
             return Ok(());
         };
         let space = self.store.space(&app.space_guid).await?;
+        let data = crash_data(key, instance, crash_count, crash_reason, since);
         let event = AuditEvent {
             guid: self.new_guid(),
             event_type: "audit.app.process.crash".into(),
@@ -112,12 +113,21 @@ impl Service {
                 target_type: "app".into(),
                 name: app.name.clone(),
             },
-            data: crash_data(key, instance, crash_count, crash_reason, since),
+            data: data.clone(),
             space_guid: Some(app.space_guid.clone()),
             organization_guid: space.map(|s| s.organization_guid),
             created_at: self.now(),
         };
         self.store.write_docs(&[], &[event], None).await?;
+        self.emit_app_log(
+            &app.guid,
+            "API",
+            &format!(
+                "App instance exited with guid {} payload: {}",
+                app.guid,
+                ruby_inspect(&data)
+            ),
+        );
         self.emit_app_log(
             &app.guid,
             "API",

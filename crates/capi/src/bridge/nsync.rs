@@ -144,6 +144,8 @@ pub(crate) fn desired_lrp(spec: LrpSpec<'_>) -> Option<DesiredLrp> {
         routes: routes_json(routes),
         log_guid: app.guid.clone(),
         log_source: "CELL".to_owned(),
+        log_rate_limit_bytes_per_second: u64::try_from(process.log_rate_limit_in_bytes_per_second)
+            .ok(),
         metrics_guid: app.guid.clone(),
         metric_tags: BTreeMap::from([
             (METRIC_TAG_PROCESS_ID.to_owned(), process.guid.clone()),
@@ -279,6 +281,18 @@ pub(crate) mod tests {
             ("app-1", "CELL")
         );
         assert_eq!(lrp.start_timeout_ms, 60_000);
+        // CF's -1: unlimited.
+        assert_eq!(lrp.log_rate_limit_bytes_per_second, None);
+        let limited = Process {
+            log_rate_limit_in_bytes_per_second: 1024,
+            ..process()
+        };
+        assert_eq!(
+            lrp_of(&limited, &[])
+                .unwrap()
+                .log_rate_limit_bytes_per_second,
+            Some(1024)
+        );
         let json = serde_json::to_value(&lrp).unwrap();
         assert_eq!(
             json["routes"],

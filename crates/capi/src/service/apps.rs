@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Value, json};
 
-use super::{Actor, Service, require, spaces::target};
+use super::{Actor, Service, app_log, require, spaces::target};
 use crate::{
     Error,
     model::{
@@ -370,6 +370,11 @@ impl Service {
                 StoreError::Conflict(_) => name_taken(&app.name),
                 other => other.into(),
             })?;
+        self.emit_app_log(
+            &app.guid,
+            "API",
+            &format!("Created app with guid {}", app.guid),
+        );
         Ok(app)
     }
 
@@ -416,6 +421,7 @@ impl Service {
                     "buildpacks": app.lifecycle.buildpacks, "stack": app.lifecycle.stack}}),
             );
         }
+        let request = Value::Object(request);
         let event = self.app_event(
             actor,
             "audit.app.update",
@@ -424,6 +430,7 @@ impl Service {
             json!({ "request": request }),
         );
         self.save_app(app, event).await?;
+        self.emit_app_log(&app.guid, "API", &app_log::app_updated(&app.guid, &request));
         Ok(located)
     }
 
@@ -440,6 +447,11 @@ impl Service {
         let job = self
             .start_job(JobOperation::AppDelete, &app.guid, &[event])
             .await?;
+        self.emit_app_log(
+            &app.guid,
+            "API",
+            &format!("Deleted app with guid {}", app.guid),
+        );
         Ok(job)
     }
 
@@ -488,12 +500,13 @@ impl Service {
         );
         self.store.write_docs(&ops, &[event], None).await?;
         self.nudge_nsync();
-        let verb = match event_type {
-            "audit.app.restart" => "Restarting",
+        let said = match event_type {
+            "audit.app.restart" => "Restarted",
             "audit.app.start" => "Starting",
             _ => "Stopping",
         };
-        self.emit_app_log(&located.app.guid, "API", &format!("{verb} app"));
+        let guid = &located.app.guid;
+        self.emit_app_log(guid, "API", &format!("{said} app with guid {guid}"));
         Ok(located)
     }
 
@@ -564,15 +577,17 @@ impl Service {
             )));
         }
         ops.extend(delete.iter().map(|p| DocOp::delete::<Process>(&p.guid)));
+        let request = json!({"droplet_guid": droplet.guid});
         let event = self.app_event(
             actor,
             "audit.app.droplet.mapped",
             app,
             &located.org.guid,
-            json!({"request": {"droplet_guid": droplet.guid}}),
+            json!({ "request": request }),
         );
         self.store.write_docs(&ops, &[event], None).await?;
         self.nudge_nsync();
+        self.emit_app_log(&app.guid, "API", &app_log::app_updated(&app.guid, &request));
         Ok(located)
     }
 }

@@ -115,14 +115,17 @@ impl Service {
             };
         }
         located.app.updated_at = self.now();
+        let request = json!({"environment_variables": "[PRIVATE DATA HIDDEN]"});
         let event = self.app_event(
             actor,
             "audit.app.update",
             &located.app,
             &located.org.guid,
-            json!({"request": {"environment_variables": "[PRIVATE DATA HIDDEN]"}}),
+            json!({ "request": request }),
         );
         self.save_app(&located.app, event).await?;
+        let guid = &located.app.guid;
+        self.emit_app_log(guid, "API", &super::app_log::app_updated(guid, &request));
         Ok(located)
     }
 

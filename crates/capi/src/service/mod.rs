@@ -1,6 +1,7 @@
 //! The Cloud Controller's workflows: authenticate, authorise, validate, then one store write.
 //! Handlers call only this; it calls only the store and the user directory.
 
+pub(crate) mod app_log;
 mod apps;
 mod audit_events;
 mod buildpacks;

@@ -230,6 +230,16 @@ impl Service {
             .write_docs(&[DocOp::update(process)], &[event], None)
             .await?;
         self.nudge_nsync();
+        let verb = if event_type == "audit.app.process.scale" {
+            "Scaling"
+        } else {
+            "Updating"
+        };
+        self.emit_app_log(
+            &located.app.guid,
+            "API",
+            &format!("{verb} process: \"{}\"", process.process_type),
+        );
         Ok(())
     }
 

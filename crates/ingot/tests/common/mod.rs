@@ -28,10 +28,35 @@ pub struct Platform {
     /// outlive `ingot` by design). Dropped before the data dir it reads.
     _apps: binary::AppProcessGuard,
     _data_dir: tempfile::TempDir,
+    /// What `ingot up` was started with, for [`Platform::restart`].
+    config: Option<Config>,
 }
 
 impl Platform {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// `ingot up` on fixed free ports, so URLs the platform handed out (to Diego, to clients)
+    /// stay valid across [`Platform::restart`], as they do with the default ports.
+    pub async fn start_on_fixed_ports() -> Self {
+        Self::start_with(|config| {
+            let port = || {
+                std::net::TcpListener::bind("127.0.0.1:0")
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+            };
+            config.api_addr = port();
+            config.uaa_addr = port();
+            config.bbs_addr = port();
+            config.router_addr = port();
+            config.log_cache_addr = port();
+        })
+        .await
+    }
+
+    async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
         let mut config = Config::ephemeral(data_dir.path());
         // Containers run the lifecycle from the ingot binary, not from this test binary.
@@ -43,7 +68,8 @@ impl Platform {
         config.cell.disk_mb = 256 * 1024;
         // Usage shows in process stats within a second, not Diego's 15.
         config.cell.metrics_interval = Duration::from_secs(1);
-        let ingot = Ingot::start(config, Role::All).await.unwrap();
+        adjust(&mut config);
+        let ingot = Ingot::start(config.clone(), Role::All).await.unwrap();
         let endpoints = ingot.endpoints().clone();
         let admin_password = ingot.credentials().unwrap().admin_password.clone();
         let mut platform = Self::new(
@@ -56,11 +82,24 @@ impl Platform {
         platform.router = endpoints.router_url;
         platform.bbs = endpoints.bbs_url;
         platform.log_cache = endpoints.log_cache_url;
+        platform.config = Some(config);
         platform
     }
 
-    /// `ingot uaa` and `ingot cc` as two separate components: the Cloud Controller reaches the
-    /// UAA only over HTTP (token keys, SCIM lookups with the admin client).
+    /// Stops `ingot up` gracefully and starts it again on the same data dir. App instances keep
+    /// running in between, as they do across a Diego rep restart.
+    pub async fn restart(&mut self) {
+        while let Some(ingot) = self.ingots.pop() {
+            ingot.stop().await.unwrap();
+        }
+        let config = self.config.clone().expect("started by Platform::start");
+        self.ingots
+            .push(Ingot::start(config, Role::All).await.unwrap());
+    }
+
+    /// `ingot uaa`, `ingot bbs` and `ingot cc` as separate components: the Cloud Controller
+    /// reaches the UAA (token keys, SCIM lookups with the admin client) and the BBS only over
+    /// HTTP.
     pub async fn start_split() -> Self {
         let data_dir = tempfile::tempdir().unwrap();
         let uaa = Ingot::start(Config::ephemeral(data_dir.path().join("uaa")), Role::Uaa)
@@ -68,8 +107,13 @@ impl Platform {
             .unwrap();
         let uaa_url = uaa.endpoints().uaa_url.clone().unwrap();
         let credentials = uaa.credentials().unwrap().clone();
+        // The Cloud Controller runs apps on a BBS of its own, reached over HTTP too.
+        let bbs = Ingot::start(Config::ephemeral(data_dir.path().join("bbs")), Role::Bbs)
+            .await
+            .unwrap();
         let mut cc_config = Config::ephemeral(data_dir.path().join("cc"));
         cc_config.uaa_url = Some(uaa_url.clone());
+        cc_config.bbs_url = bbs.endpoints().bbs_url.clone();
         cc_config.uaa_client_secret = Some(ingot::config::Secret(credentials.admin_client_secret));
         let cc = Ingot::start(cc_config, Role::CloudController)
             .await
@@ -80,7 +124,7 @@ impl Platform {
         );
         let api = cc.endpoints().api_url.clone().unwrap();
         Self::new(
-            vec![uaa, cc],
+            vec![uaa, bbs, cc],
             api,
             uaa_url,
             credentials.admin_password,
@@ -109,6 +153,7 @@ impl Platform {
                 .unwrap(),
             _apps: binary::AppProcessGuard(data_dir.path().to_path_buf()),
             _data_dir: data_dir,
+            config: None,
         }
     }
 

@@ -26,7 +26,7 @@ use crate::envelope::Envelope;
 const MAX_BATCH_BYTES: usize = 64 * 1024;
 
 /// How every drain buffers, retries and whom it trusts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DrainConfig {
     /// Messages a drain holds while its receiver is slow or away; when full, the oldest is
     /// dropped (and counted).
@@ -38,7 +38,9 @@ pub struct DrainConfig {
     /// How long connecting (with the TLS handshake) or one write may take before the
     /// connection is given up and made again.
     pub io_timeout: Duration,
-    trust: Arc<Trust>,
+    /// Certificates (DER) `syslog-tls://` drains trust as roots besides the system's: a
+    /// drain's own CA, or a test's.
+    pub extra_roots: Vec<CertificateDer<'static>>,
 }
 
 impl Default for DrainConfig {
@@ -48,16 +50,8 @@ impl Default for DrainConfig {
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(30),
             io_timeout: Duration::from_secs(10),
-            trust: Arc::default(),
+            extra_roots: Vec::new(),
         }
-    }
-}
-
-impl DrainConfig {
-    /// Also trusts `cert` (DER) as a root for `syslog-tls://` drains, besides the system's.
-    pub fn with_extra_root(mut self, cert: CertificateDer<'static>) -> Result<Self, DrainError> {
-        self.trust = Arc::new(self.trust.with_root(cert)?);
-        Ok(self)
     }
 }
 
@@ -96,8 +90,18 @@ struct Shared {
 
 impl SyslogDrain {
     /// Starts delivering to `url` in the background; call it within a tokio runtime. Fails
-    /// only for a URL it cannot use; an unreachable receiver is retried, never an error.
+    /// only for a URL or an extra root it cannot use; an unreachable receiver is retried,
+    /// never an error.
     pub fn start(url: &str, config: &DrainConfig) -> Result<Self, DrainError> {
+        Self::start_trusting(url, config, &Trust::new(&config.extra_roots)?)
+    }
+
+    /// [`Self::start`] with a trust shared by several drains.
+    pub(crate) fn start_trusting(
+        url: &str,
+        config: &DrainConfig,
+        trust: &Trust,
+    ) -> Result<Self, DrainError> {
         let target = Target::parse(url)?;
         let tls = match target.transport {
             Transport::Tcp => None,
@@ -108,7 +112,7 @@ impl SyslogDrain {
                         why: "the host is not a valid TLS server name".to_owned(),
                     }
                 })?;
-                Some((TlsConnector::from(config.trust.client_config()), name))
+                Some((TlsConnector::from(trust.client_config()), name))
             }
         };
         let shared = Arc::new(Shared {
@@ -311,7 +315,11 @@ struct Backoff {
 
 impl Backoff {
     fn new(min: Duration, max: Duration) -> Self {
-        Self { min, max, next: min }
+        Self {
+            min,
+            max,
+            next: min,
+        }
     }
 
     fn next_delay(&mut self) -> Duration {
@@ -365,6 +373,9 @@ mod tests {
         assert_eq!(pending.messages, 1);
         pending = Pending::default();
         shared.take(&mut pending);
-        assert_eq!((pending.messages, pending.bytes.as_slice()), (2, &b"bc"[..]));
+        assert_eq!(
+            (pending.messages, pending.bytes.as_slice()),
+            (2, &b"bc"[..])
+        );
     }
 }

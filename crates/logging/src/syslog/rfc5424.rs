@@ -59,7 +59,11 @@ pub fn to_rfc5424(envelope: &Envelope, default_hostname: &str) -> Option<Vec<u8>
     push_tags(&mut out, envelope);
     out.push(b' ');
     // NUL ends a string for many receivers; the agent strips it too.
-    out.extend(log.payload.iter().copied().filter(|&b| b != 0));
+    if log.payload.contains(&0) {
+        out.extend(log.payload.iter().copied().filter(|&b| b != 0));
+    } else {
+        out.extend_from_slice(&log.payload);
+    }
     if out.last() != Some(&b'\n') {
         out.push(b'\n');
     }
@@ -91,11 +95,7 @@ fn write_timestamp(out: &mut Vec<u8>, nanos: i64) {
 /// `org.space.app` when the envelope names any of them.
 fn hostname(envelope: &Envelope) -> Option<String> {
     let tag = |name: &str| envelope.tags.get(name).map(String::as_str);
-    let (org, space, app) = (
-        tag("organization_name"),
-        tag("space_name"),
-        tag("app_name"),
-    );
+    let (org, space, app) = (tag("organization_name"), tag("space_name"), tag("app_name"));
     if org.is_none() && space.is_none() && app.is_none() {
         return None;
     }
@@ -157,12 +157,7 @@ fn process_id(source_type: &str, instance_id: &str) -> String {
 /// `-` (the NILVALUE) when nothing is left.
 fn push_header_field(out: &mut Vec<u8>, value: &str, max: usize) {
     let start = out.len();
-    out.extend(
-        value
-            .bytes()
-            .filter(|b| (33..=126).contains(b))
-            .take(max),
-    );
+    out.extend(value.bytes().filter(|b| (33..=126).contains(b)).take(max));
     if out.len() == start {
         out.push(b'-');
     }

@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use super::drain::{DrainConfig, DrainStats, SyslogDrain, frame};
 use super::DrainError;
+use super::drain::{DrainConfig, DrainStats, SyslogDrain, frame};
+use super::tls::Trust;
 use crate::envelope::Envelope;
 use crate::sink::EnvelopeSink;
 
@@ -17,17 +18,20 @@ pub struct DrainRouter {
 #[derive(Debug)]
 struct Inner {
     config: DrainConfig,
+    trust: Trust,
     drains: RwLock<HashMap<String, Vec<SyslogDrain>>>,
 }
 
 impl DrainRouter {
-    pub fn new(config: DrainConfig) -> Self {
-        Self {
+    /// Fails when one of the config's extra roots is not a usable certificate.
+    pub fn new(config: DrainConfig) -> Result<Self, DrainError> {
+        Ok(Self {
             inner: Arc::new(Inner {
+                trust: Trust::new(&config.extra_roots)?,
                 config,
                 drains: RwLock::default(),
             }),
-        }
+        })
     }
 
     /// Makes `urls` the drains of `source_id`; no URLs removes them all. Drains whose URL stays
@@ -48,15 +52,27 @@ impl DrainRouter {
         // Start the new drains before touching the table, so a bad URL changes nothing.
         let mut started = Vec::new();
         {
-            let drains = self.inner.drains.read().unwrap_or_else(PoisonError::into_inner);
+            let drains = self
+                .inner
+                .drains
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
             let current = drains.get(source_id).map(Vec::as_slice).unwrap_or_default();
             for url in &wanted {
                 if !current.iter().any(|d| d.url() == url) {
-                    started.push(SyslogDrain::start(url, &self.inner.config)?);
+                    started.push(SyslogDrain::start_trusting(
+                        url,
+                        &self.inner.config,
+                        &self.inner.trust,
+                    )?);
                 }
             }
         }
-        let mut drains = self.inner.drains.write().unwrap_or_else(PoisonError::into_inner);
+        let mut drains = self
+            .inner
+            .drains
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut previous = drains.remove(source_id).unwrap_or_default();
         let mut next = Vec::with_capacity(wanted.len());
         for url in &wanted {
@@ -77,7 +93,11 @@ impl DrainRouter {
 
     /// Queues a log envelope on each drain of its source; other envelopes are ignored.
     pub fn forward(&self, envelope: &Envelope) {
-        let drains = self.inner.drains.read().unwrap_or_else(PoisonError::into_inner);
+        let drains = self
+            .inner
+            .drains
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         let Some(drains) = drains.get(&envelope.source_id) else {
             return;
         };
@@ -91,7 +111,11 @@ impl DrainRouter {
 
     /// Each drain of `source_id` by URL, with what it has done.
     pub fn stats(&self, source_id: &str) -> Vec<(String, DrainStats)> {
-        let drains = self.inner.drains.read().unwrap_or_else(PoisonError::into_inner);
+        let drains = self
+            .inner
+            .drains
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         drains
             .get(source_id)
             .into_iter()

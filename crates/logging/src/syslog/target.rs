@@ -42,7 +42,10 @@ impl Target {
             .ok_or_else(|| invalid("no host"))?;
         Ok(Self {
             transport,
-            host: host.trim_start_matches('[').trim_end_matches(']').to_owned(),
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
             port: url.port().unwrap_or(default_port),
         })
     }

@@ -8,21 +8,23 @@ use rustls::{ClientConfig, RootCertStore};
 
 use super::DrainError;
 
-/// Built once and shared by every drain using the same [`super::DrainConfig`]: reading the
-/// system's roots touches many files.
-#[derive(Debug, Default)]
+/// Built once per [`super::DrainRouter`] and shared by its drains: reading the system's roots
+/// touches many files, so that happens once, when the first TLS drain starts.
+#[derive(Debug)]
 pub(crate) struct Trust {
     extra: RootCertStore,
     config: OnceLock<Arc<ClientConfig>>,
 }
 
 impl Trust {
-    /// This trust plus `cert`, which must be a parsable X.509 certificate.
-    pub(crate) fn with_root(&self, cert: CertificateDer<'static>) -> Result<Self, DrainError> {
-        let mut extra = self.extra.clone();
-        extra
-            .add(cert)
-            .map_err(|e| DrainError::Certificate(e.to_string()))?;
+    /// Fails when one of `extra_roots` is not a usable X.509 certificate.
+    pub(crate) fn new(extra_roots: &[CertificateDer<'static>]) -> Result<Self, DrainError> {
+        let mut extra = RootCertStore::empty();
+        for cert in extra_roots {
+            extra
+                .add(cert.clone())
+                .map_err(|e| DrainError::Certificate(e.to_string()))?;
+        }
         Ok(Self {
             extra,
             config: OnceLock::new(),

@@ -103,6 +103,9 @@ pub struct CreateSpec {
     pub ports: Vec<u16>,
     /// Report the container's usage this way; `None` reports nothing.
     pub metrics: Option<MetricsConfig>,
+    /// Where the container's life (created, stopping, destroyed) is told, as Diego's
+    /// executor tells it on `CELL`; `None` tells nothing.
+    pub log: Option<LogTarget>,
 }
 
 /// What a container runs: setup first, then the action beside its monitor (codependent).
@@ -129,6 +132,8 @@ pub struct ExecutorConfig {
 
 struct Entry {
     container: Container,
+    /// See [`CreateSpec::log`].
+    log: Option<LogTarget>,
     cancel: CancellationToken,
     garden: Option<Arc<dyn ingot_garden::Container>>,
     healthy: Option<watch::Receiver<bool>>,
@@ -242,6 +247,7 @@ impl Executor {
                     metrics: None,
                     result: RunResult::default(),
                 },
+                log: None,
                 cancel: CancellationToken::new(),
                 garden: None,
                 healthy: None,
@@ -261,6 +267,13 @@ impl Executor {
         let (tags, resources) = self.inner.step(guid, Transition::Initialize, |c| {
             (c.container.tags.clone(), c.container.resources)
         })?;
+        let owner = &self.inner.config.owner;
+        let log = spec.log;
+        if let Some(log) = &log {
+            log.out(format!(
+                "Cell {owner} creating container for instance {guid}"
+            ));
+        }
         let mut properties: Properties = tags;
         properties.insert(OWNER_PROPERTY.into(), self.inner.config.owner.clone());
         properties.insert(
@@ -326,9 +339,20 @@ impl Executor {
                 entry.container.host_ip = host_ip;
                 entry.container.metrics = spec.metrics;
                 entry.garden = Some(container);
+                if let Some(log) = &log {
+                    log.out(format!(
+                        "Cell {owner} successfully created container for instance {guid}"
+                    ));
+                }
+                entry.log = log;
                 Ok(entry.container.clone())
             }
             Err(e) => {
+                if let Some(log) = &log {
+                    log.err(format!(
+                        "Cell {owner} failed to create container for instance {guid}: {e}"
+                    ));
+                }
                 self.inner.finish(
                     guid,
                     Err(StepError::Failed(format!(
@@ -421,6 +445,13 @@ impl Executor {
             let Some(entry) = entries.get_mut(guid) else {
                 return;
             };
+            if let Some(log) = &entry.log
+                && !entry.stop_requested
+                && entry.container.state != ContainerState::Completed
+            {
+                let owner = &self.inner.config.owner;
+                log.out(format!("Cell {owner} stopping instance {guid}"));
+            }
             entry.stop_requested = true;
             entry.cancel.cancel();
             entry.runner.is_none() && entry.container.state != ContainerState::Initializing
@@ -434,14 +465,24 @@ impl Executor {
     /// container is not an error. Errors: `Garden` (destroy failed; the allocation is still
     /// released).
     pub async fn delete(&self, guid: &str) -> Result<(), Error> {
-        let (state, cancel) = {
+        let (state, cancel, log) = {
             let entries = self.inner.entries.lock().expect("entries lock");
             let Some(entry) = entries.get(guid) else {
                 return Ok(());
             };
-            (entry.container.state, entry.cancel.clone())
+            (
+                entry.container.state,
+                entry.cancel.clone(),
+                entry.log.clone(),
+            )
         };
         cancel.cancel();
+        let owner = &self.inner.config.owner;
+        if let Some(log) = &log {
+            log.out(format!(
+                "Cell {owner} destroying container for instance {guid}"
+            ));
+        }
         // Destroy first, so the capacity is free only once the container is gone.
         let destroyed = if state == ContainerState::Reserved {
             Ok(())
@@ -463,6 +504,11 @@ impl Executor {
                 .lock()
                 .expect("capacity lock")
                 .release(entry.container.resources);
+        }
+        if let (Some(log), Ok(())) = (&log, &destroyed) {
+            log.out(format!(
+                "Cell {owner} successfully destroyed container for instance {guid}"
+            ));
         }
         destroyed
     }
@@ -593,6 +639,8 @@ impl Executor {
                         metrics,
                         result,
                     },
+                    // Adopted after a restart: its log target died with the old cell.
+                    log: None,
                     cancel,
                     garden: Some(container),
                     healthy: None,

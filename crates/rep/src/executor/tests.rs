@@ -33,6 +33,7 @@ fn logs() -> LogTarget {
         source_id: "g".into(),
         source_type: "APP".into(),
         instance_id: "0".into(),
+        rate_limit: None,
     }
 }
 
@@ -92,6 +93,7 @@ async fn a_container_runs_to_completion_with_events() {
     let tags: Tags = [("rep:lifecycle".to_owned(), "lrp".to_owned())].into();
     ex.allocate("c1", Resources::container(64, 64), tags)
         .unwrap();
+    let cell_log = Arc::new(MemoryLogSink::new());
     let created = ex
         .create(
             "c1",
@@ -100,6 +102,11 @@ async fn a_container_runs_to_completion_with_events() {
                 env: vec!["A=1".into()],
                 ports: vec![8080],
                 metrics: None,
+                log: Some(LogTarget {
+                    sink: cell_log.clone(),
+                    source_type: "CELL".into(),
+                    ..logs()
+                }),
             },
         )
         .await
@@ -137,6 +144,17 @@ async fn a_container_runs_to_completion_with_events() {
     ex.delete("c1").await.unwrap();
     assert!(ex.get("c1").is_none());
     assert!(garden.calls().contains(&FakeCall::Destroy("c1".into())));
+    let told: Vec<String> = cell_log.lines().into_iter().map(|l| l.message).collect();
+    assert_eq!(
+        told,
+        [
+            "Cell cell-1 creating container for instance c1",
+            "Cell cell-1 successfully created container for instance c1",
+            "Cell cell-1 stopping instance c1",
+            "Cell cell-1 destroying container for instance c1",
+            "Cell cell-1 successfully destroyed container for instance c1",
+        ]
+    );
 }
 
 #[tokio::test]

@@ -3,13 +3,14 @@
 //! their monitors back. Everything after that (running, crashes, completion) reaches the BBS
 //! through the harmonizer, from the executor's events.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ingot_bbs::{ActualLrpInstanceKey, ActualLrpKey, DesiredLrp};
 
 use super::Core;
 use super::tags::{self, Workload};
 use crate::executor::{ContainerState, CreateSpec, MetricsConfig};
+use crate::log_rate_limit::LogRateLimiter;
 use crate::logs::LogTarget;
 use crate::transform;
 
@@ -21,17 +22,25 @@ impl Core {
             source_id: source_id.to_owned(),
             source_type: source_type.to_owned(),
             instance_id,
+            rate_limit: None,
         }
     }
 
-    /// Where an LRP instance's steps log.
+    /// Where an LRP instance's steps log, within the LRP's log rate limit (one limiter per
+    /// instance, so a noisy instance only loses its own lines).
     fn lrp_log_target(&self, desired: &DesiredLrp, index: u32) -> LogTarget {
         let source_type = if desired.log_source.is_empty() {
             "APP"
         } else {
             &desired.log_source
         };
-        self.log_target(&desired.log_guid, source_type, index.to_string())
+        LogTarget {
+            rate_limit: desired.log_rate_limit_bytes_per_second.map(|limit| {
+                let now = tokio::time::Instant::now();
+                Arc::new(Mutex::new(LogRateLimiter::new(limit, now)))
+            }),
+            ..self.log_target(&desired.log_guid, source_type, index.to_string())
+        }
     }
 
     /// Gives the reservation back when the work cannot start.
@@ -79,22 +88,12 @@ impl Core {
                 index: key.index,
                 tags: desired.metric_tags.clone(),
             }),
+            log: Some(self.log_target(&desired.log_guid, "CELL", key.index.to_string())),
         };
-        let cell_log = self.log_target(&desired.log_guid, "CELL", key.index.to_string());
-        let cell_id = &self.config.cell_id;
-        cell_log.out(format!(
-            "Cell {cell_id} creating container for instance {guid}"
-        ));
         // A failed create completes the container; the harmonizer crashes the instance.
-        if let Err(err) = self.executor.create(&guid, spec).await {
-            cell_log.err(format!(
-                "Cell {cell_id} failed to create container for instance {guid}: {err}"
-            ));
+        if self.executor.create(&guid, spec).await.is_err() {
             return;
         }
-        cell_log.out(format!(
-            "Cell {cell_id} successfully created container for instance {guid}"
-        ));
         let logs = self.lrp_log_target(&desired, key.index);
         let started = self.executor.step_context(&guid, logs).and_then(|ctx| {
             self.executor
@@ -173,6 +172,7 @@ impl Core {
                 guid: def.log_guid.clone(),
                 ..MetricsConfig::default()
             }),
+            log: None,
         };
         if self.executor.create(&guid, spec).await.is_err() {
             return;

@@ -196,6 +196,7 @@ pub(crate) mod testing {
                 source_id: "log-guid".into(),
                 source_type: "APP/PROC/WEB".into(),
                 instance_id: "0".into(),
+                rate_limit: None,
             },
             http: reqwest::Client::new(),
             cache: Arc::new(DownloadCache::new(dir)),

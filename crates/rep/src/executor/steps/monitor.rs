@@ -49,18 +49,20 @@ pub struct MonitorStep {
     start_timeout: Duration,
     /// Whether to wait for a first passing round (false once known healthy).
     starting: bool,
-    logs: LogTarget,
+    /// Where failed checks' reasons go (`HEALTH`); the instance's own target (`CELL` for an
+    /// LRP) gets the state changes, as Diego writes them.
+    health_logs: LogTarget,
 }
 
 impl MonitorStep {
     pub fn new(ctx: StepContext, checks: Vec<HealthCheck>, start_timeout: Duration) -> Self {
-        let logs = ctx.logs.with_source_type("HEALTH");
+        let health_logs = ctx.logs.with_source_type("HEALTH");
         Self {
             ctx,
             checks,
             start_timeout,
             starting: true,
-            logs,
+            health_logs,
         }
     }
 
@@ -141,12 +143,14 @@ impl MonitorStep {
                 Ok(()) => return Ok(()),
                 Err(_) if cancel.is_cancelled() => return Err(StepError::Cancelled),
                 Err(reason) if started.elapsed() >= self.start_timeout => {
-                    let message = format!(
-                        "Instance never healthy after {}: {reason}",
-                        format_duration(self.start_timeout)
-                    );
-                    self.logs.err(&message);
-                    return Err(StepError::HealthCheck(message));
+                    let timeout = format_duration(self.start_timeout);
+                    self.health_logs.err(&reason);
+                    self.ctx.logs.err(format!(
+                        "Failed after {timeout}: readiness health check never passed."
+                    ));
+                    return Err(StepError::HealthCheck(format!(
+                        "Instance never healthy after {timeout}: {reason}"
+                    )));
                 }
                 Err(_) => {
                     pause(delay, cancel).await?;
@@ -177,8 +181,9 @@ impl Step for MonitorStep {
             return Err(StepError::Cancelled);
         }
         if self.starting {
+            self.ctx.logs.out("Starting health monitoring of container");
             self.until_healthy(cancel).await?;
-            self.logs.out("Container became healthy");
+            self.ctx.logs.out("Container became healthy");
         }
         self.healthy();
         loop {
@@ -187,7 +192,8 @@ impl Step for MonitorStep {
                 if cancel.is_cancelled() {
                     return Err(StepError::Cancelled);
                 }
-                self.logs.err("Container became unhealthy");
+                self.health_logs.err(&reason);
+                self.ctx.logs.out("Container became unhealthy");
                 return Err(StepError::HealthCheck(format!(
                     "Instance became unhealthy: {reason}"
                 )));
@@ -237,7 +243,24 @@ mod tests {
                 .starts_with("Instance never healthy after 100ms: Failed to make TCP connection"),
             "{err}"
         );
-        assert!(sink.contains("Instance never healthy"));
+        let lines: Vec<(String, String)> = sink
+            .lines()
+            .into_iter()
+            .map(|l| (l.source_type, l.message))
+            .collect();
+        assert_eq!(lines[0].1, "Starting health monitoring of container");
+        assert_eq!(lines[1].0, "HEALTH");
+        assert!(
+            lines[1].1.starts_with("Failed to make TCP connection"),
+            "{lines:?}"
+        );
+        assert_eq!(
+            lines[2],
+            (
+                "APP/PROC/WEB".to_owned(),
+                "Failed after 100ms: readiness health check never passed.".to_owned()
+            )
+        );
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! Run: starts a process in the container through Garden, forwards its output line by line to
-//! the log sink, and fails with "Exited with status N" when it exits non-zero. Cancelled, it
-//! sends SIGTERM and, after the grace time, SIGKILL.
+//! the log sink, ends it with Diego's "Exit status N" line, and fails with "Exited with
+//! status N" when it exits non-zero. Cancelled, it sends SIGTERM and, after the grace time,
+//! SIGKILL.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use ingot_garden::{ExitStatus, OutputChunk, ProcessIo, ProcessSpec, Signal};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{Step, StepContext, StepError};
+use super::{Step, StepContext, StepError, format_duration};
 use crate::logs::{LogStream, LogTarget};
 
 pub struct RunStep {
@@ -83,11 +84,11 @@ impl Step for RunStep {
             .map_err(|e| StepError::Failed(format!("failed to start {}: {e}", self.spec.path)))?;
         let out = self.forward(captured.stdout, LogStream::Stdout);
         let err = self.forward(captured.stderr, LogStream::Stderr);
-        let status = tokio::select! {
-            status = process.wait() => status,
+        let (status, stopped) = tokio::select! {
+            status = process.wait() => (status, None),
             _ = cancel.cancelled() => {
-                stop(process.clone(), self.ctx.grace_time).await;
-                return Err(StepError::Cancelled);
+                let (status, killed) = stop(process.clone(), self.ctx.grace_time).await;
+                (status, Some(killed))
             }
         };
         // Garden closes the streams once the output is drained; don't hang on a stuck one.
@@ -96,6 +97,21 @@ impl Step for RunStep {
             let _ = err.await;
         })
         .await;
+        if let Ok(ExitStatus::Exited(code)) = status
+            && !self.suppress_log_output
+        {
+            let mut line = format!("Exit status {code}");
+            if stopped == Some(true) {
+                line += &format!(
+                    " (exceeded {} graceful shutdown interval)",
+                    format_duration(self.ctx.grace_time)
+                );
+            }
+            self.logs.out(line);
+        }
+        if stopped.is_some() {
+            return Err(StepError::Cancelled);
+        }
         match status {
             Ok(ExitStatus::Exited(0)) => Ok(()),
             Ok(ExitStatus::Exited(code)) => Err(StepError::Exited {
@@ -110,13 +126,21 @@ impl Step for RunStep {
     }
 }
 
-/// SIGTERM, then SIGKILL if it is still there after `grace`.
-async fn stop(process: Arc<dyn ingot_garden::Process>, grace: Duration) {
+/// SIGTERM, then SIGKILL if it is still there after `grace`. Returns how it exited and
+/// whether it had to be killed.
+async fn stop(
+    process: Arc<dyn ingot_garden::Process>,
+    grace: Duration,
+) -> (Result<ExitStatus, ingot_garden::Error>, bool) {
     let _ = process.signal(Signal::Terminate).await;
-    if tokio::time::timeout(grace, process.wait()).await.is_err() {
-        let _ = process.signal(Signal::Kill).await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), process.wait()).await;
+    if let Ok(status) = tokio::time::timeout(grace, process.wait()).await {
+        return (status, false);
     }
+    let _ = process.signal(Signal::Kill).await;
+    let status = tokio::time::timeout(Duration::from_secs(5), process.wait())
+        .await
+        .unwrap_or(Ok(ExitStatus::Unknown));
+    (status, true)
 }
 
 #[cfg(test)]
@@ -125,6 +149,7 @@ mod tests {
 
     use super::*;
     use crate::executor::steps::testing::context;
+    use crate::log_rate_limit::LogRateLimiter;
 
     fn spec(path: &str) -> ProcessSpec {
         ProcessSpec {
@@ -145,7 +170,7 @@ mod tests {
         let step = RunStep::new(ctx, spec("/bin/app"), logs, false);
         step.perform(&CancellationToken::new()).await.unwrap();
         let messages: Vec<String> = sink.lines().into_iter().map(|l| l.message).collect();
-        assert_eq!(messages, ["hello", "world", "partial"]);
+        assert_eq!(messages, ["hello", "world", "partial", "Exit status 0"]);
         let run = garden.calls().into_iter().find_map(|c| match c {
             FakeCall::Run { spec, .. } => Some(spec),
             _ => None,
@@ -156,12 +181,58 @@ mod tests {
 
     #[tokio::test]
     async fn a_non_zero_exit_fails_with_its_status() {
-        let (ctx, garden, _sink) = context().await;
+        let (ctx, garden, sink) = context().await;
         garden.script("/bin/false", ProcessScript::exits(1).stderr("oops\n"));
         let logs = ctx.logs.clone();
         let step = RunStep::new(ctx, spec("/bin/false"), logs, false);
         let err = step.perform(&CancellationToken::new()).await.unwrap_err();
         assert_eq!(err.to_string(), "APP/PROC/WEB: Exited with status 1");
+        let lines: Vec<(LogStream, String)> = sink
+            .lines()
+            .into_iter()
+            .map(|l| (l.stream, l.message))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (LogStream::Stderr, "oops".to_owned()),
+                (LogStream::Stdout, "Exit status 1".to_owned())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn output_beyond_the_log_rate_limit_is_dropped_with_a_notice() {
+        let (ctx, garden, sink) = context().await;
+        let output: String = (0..10)
+            .map(|i| format!("line {i} of the noisy app\n"))
+            .collect();
+        garden.script("/bin/noisy", ProcessScript::exits(0).stdout(output));
+        // 50 bytes a second: the first two 23-byte lines fit, the rest do not.
+        let limiter = LogRateLimiter::new(50, tokio::time::Instant::now());
+        let logs = LogTarget {
+            rate_limit: Some(Arc::new(std::sync::Mutex::new(limiter))),
+            ..ctx.logs.clone()
+        };
+        RunStep::new(ctx, spec("/bin/noisy"), logs, false)
+            .perform(&CancellationToken::new())
+            .await
+            .unwrap();
+        let messages: Vec<String> = sink.lines().into_iter().map(|l| l.message).collect();
+        assert_eq!(
+            messages[..3],
+            [
+                "line 0 of the noisy app",
+                "line 1 of the noisy app",
+                "app instance exceeded log rate limit (50 bytes/sec)",
+            ]
+        );
+        assert!(
+            !messages.iter().any(|m| m.starts_with("line 2")),
+            "{messages:?}"
+        );
+        let notices = messages.iter().filter(|m| m.contains("exceeded")).count();
+        assert_eq!(notices, 1, "{messages:?}");
     }
 
     #[tokio::test]
@@ -178,7 +249,7 @@ mod tests {
 
     #[tokio::test]
     async fn cancellation_terminates_the_process() {
-        let (ctx, garden, _sink) = context().await;
+        let (ctx, garden, sink) = context().await;
         garden.script("/bin/server", ProcessScript::runs_until_signalled());
         let logs = ctx.logs.clone();
         let step = RunStep::new(ctx, spec("/bin/server"), logs, false);
@@ -196,5 +267,6 @@ mod tests {
                 ..
             }
         )));
+        assert!(sink.contains("Exit status 143"));
     }
 }
