@@ -178,8 +178,15 @@ fn static_app(seed: u32) -> tempfile::TempDir {
         .status()
         .unwrap();
     assert!(copy.success());
-    let asset: Vec<u8> = (0..4u32 << 20)
-        .map(|i| (i.wrapping_add(seed).wrapping_mul(2_654_435_761) >> 13) as u8)
+    // xorshift: incompressible, so the first upload really carries 4 MiB.
+    let mut state = u64::from(seed) | 1 << 40;
+    let asset: Vec<u8> = (0..4usize << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
         .collect();
     std::fs::write(dir.path().join("public/asset.bin"), asset).unwrap();
     dir

@@ -94,16 +94,18 @@ async fn recent_logs_show_every_source_in_order_to_those_allowed() {
         position(&got, "CELL", "creating container for instance"),
         position(&got, "CELL", "successfully created container for instance"),
         position(&got, "CELL", "Starting health monitoring of container"),
-        position(&got, "APP/PROC/WEB", "python sample listening"),
         position(&got, "CELL", "Container became healthy"),
         position(&got, "RTR", "\"GET / HTTP/1.1\" 200"),
     ];
     assert!(order.is_sorted(), "{order:?} in {got:#?}");
+    // App output is stamped when the cell reads it, so under load it may trail the health
+    // check that its listening socket already passed; it still follows the container's start.
+    assert!(position(&got, "APP/PROC/WEB", "python sample listening") > order[4]);
     for line in &got[order[3]..] {
         assert_eq!(line.instance, "0", "{line:?}");
     }
 
-    let request = &got[order[8]];
+    let request = &got[order[7]];
     assert_eq!(request.log_type, LogType::Out);
     assert!(
         request.text.starts_with("logs-app.apps.localhost - ["),

@@ -1,6 +1,7 @@
 //! One drain: a bounded buffer of framed messages and the task that delivers them.
 
 use std::collections::VecDeque;
+use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -69,14 +70,12 @@ pub struct DrainStats {
 }
 
 /// One drain URL and its delivery task, which stops when the drain is dropped.
-#[derive(Debug)]
 pub struct SyslogDrain {
     url: String,
     shared: Arc<Shared>,
     task: JoinHandle<()>,
 }
 
-#[derive(Debug)]
 struct Shared {
     capacity: usize,
     queue: Mutex<VecDeque<Bytes>>,
@@ -170,6 +169,15 @@ impl SyslogDrain {
             reconnects: self.shared.reconnects.load(Ordering::Relaxed),
             buffered: self.shared.queue().len(),
         }
+    }
+}
+
+impl fmt::Debug for SyslogDrain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyslogDrain")
+            .field("url", &self.url)
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 

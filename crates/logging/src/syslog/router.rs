@@ -1,6 +1,7 @@
 //! Which drains each source's log lines go to.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use super::DrainError;
@@ -10,12 +11,11 @@ use crate::envelope::Envelope;
 use crate::sink::EnvelopeSink;
 
 /// The drains of every source (app guid). Cloning is cheap and every clone is the same router.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DrainRouter {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     config: DrainConfig,
     trust: Trust,
@@ -122,6 +122,17 @@ impl DrainRouter {
             .flatten()
             .map(|d| (d.url().to_owned(), d.stats()))
             .collect()
+    }
+}
+
+impl fmt::Debug for DrainRouter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let drains = self
+            .inner
+            .drains
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        f.debug_map().entries(drains.iter()).finish()
     }
 }
 

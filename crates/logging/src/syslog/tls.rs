@@ -10,7 +10,6 @@ use super::DrainError;
 
 /// Built once per [`super::DrainRouter`] and shared by its drains: reading the system's roots
 /// touches many files, so that happens once, when the first TLS drain starts.
-#[derive(Debug)]
 pub(crate) struct Trust {
     extra: RootCertStore,
     config: OnceLock<Arc<ClientConfig>>,
