@@ -340,6 +340,11 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
     Ok(hex(&hash.finalize()))
 }
 
+/// The sha256 of bytes in memory, hex.
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 /// Builds the final package from the uploaded zip (if any) and the matched resources, in
 /// `scratch`. Every uploaded file within the resource cache's size range comes back for it.
 pub fn repack(

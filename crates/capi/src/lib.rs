@@ -64,8 +64,8 @@ pub struct CloudControllerConfig {
 #[derive(Debug, Clone)]
 pub struct BuiltinBuildpack {
     pub name: String,
-    /// The buildpack as a zip.
-    pub zip: Vec<u8>,
+    /// The buildpack as a zip (built into the binary).
+    pub zip: &'static [u8],
 }
 
 /// The Cloud Controller's settings for apps: domains, blobstore, internal URLs, buildpacks.

@@ -81,10 +81,13 @@ pub struct RouterLogs<S>(pub S);
 
 impl<S: EnvelopeSink> AccessLogSink for RouterLogs<S> {
     fn record(&self, record: &AccessLogRecord) {
-        TracingAccessLog.record(record);
         let (Some(app_id), Some(index)) = (&record.app_id, record.app_index) else {
+            TracingAccessLog.record(record);
             return;
         };
+        // Formatted once, for this process's log and the app's.
+        let line = record.to_string();
+        TracingAccessLog::write_line(&line);
         // Stamped when the response ended, so it follows what the app logged meanwhile.
         let ended = record.started_at + record.response_time;
         for envelope in Envelope::log_chunks(
@@ -92,7 +95,7 @@ impl<S: EnvelopeSink> AccessLogSink for RouterLogs<S> {
             &index.to_string(),
             "RTR",
             LogType::Out,
-            record.to_string().as_bytes(),
+            line.as_bytes(),
             ended.timestamp_nanos_opt().unwrap_or_default(),
         ) {
             self.0.ingest(envelope);

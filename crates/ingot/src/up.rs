@@ -591,7 +591,7 @@ fn cc_settings(config: &Config, api_url: &str) -> anyhow::Result<ingot_capi::Set
         .iter()
         .map(|(name, zip)| ingot_capi::BuiltinBuildpack {
             name: (*name).to_owned(),
-            zip: zip.to_vec(),
+            zip,
         })
         .collect();
     Ok(settings)

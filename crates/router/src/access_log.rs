@@ -55,9 +55,20 @@ pub trait AccessLogSink: Send + Sync + 'static {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TracingAccessLog;
 
+/// The tracing target of the access log.
+const TARGET: &str = "router::access";
+
+impl TracingAccessLog {
+    /// Writes a record's line already formatted (by its `Display`), for a sink that also
+    /// needs the text elsewhere.
+    pub fn write_line(line: &str) {
+        tracing::info!(target: TARGET, "{line}");
+    }
+}
+
 impl AccessLogSink for TracingAccessLog {
     fn record(&self, r: &AccessLogRecord) {
-        tracing::info!(target: "router::access", "{r}");
+        tracing::info!(target: TARGET, "{r}");
     }
 }
 

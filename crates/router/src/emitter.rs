@@ -9,7 +9,7 @@ use std::time::Duration;
 use ingot_bbs::{
     ActualLrp, ActualLrpFilter, ActualLrpState, BbsApi, DesiredLrp, DesiredLrpFilter, Event,
 };
-use ingot_core::Shutdown;
+use ingot_core::{Backoff, Shutdown};
 use serde_json::Value;
 
 use crate::endpoint::Endpoint;
@@ -195,36 +195,6 @@ impl Default for EmitterConfig {
             resubscribe_min: Duration::from_millis(100),
             resubscribe_max: Duration::from_secs(10),
         }
-    }
-}
-
-/// The wait before resubscribing: starts at `min`, doubles on every failed attempt up to
-/// `max`, and goes back to `min` once a subscription has synced.
-#[derive(Debug, Clone)]
-struct Backoff {
-    min: Duration,
-    max: Duration,
-    current: Duration,
-}
-
-impl Backoff {
-    fn new(min: Duration, max: Duration) -> Self {
-        Self {
-            min,
-            max,
-            current: min,
-        }
-    }
-
-    /// The wait before the next attempt; the one after it is twice as long (up to `max`).
-    fn next_delay(&mut self) -> Duration {
-        let delay = self.current;
-        self.current = (self.current * 2).min(self.max);
-        delay
-    }
-
-    fn reset(&mut self) {
-        self.current = self.min;
     }
 }
 
@@ -494,21 +464,6 @@ mod tests {
                 app_id: "p-app".into(),
             }
         );
-    }
-
-    #[test]
-    fn backoff_doubles_to_the_max_and_resets_after_a_sync() {
-        let ms = Duration::from_millis;
-        let mut backoff = Backoff::new(ms(100), ms(1000));
-        let waits: Vec<Duration> = (0..6).map(|_| backoff.next_delay()).collect();
-        assert_eq!(
-            waits,
-            [ms(100), ms(200), ms(400), ms(800), ms(1000), ms(1000)]
-        );
-        // A subscription completed its first full sync: the next drop waits the minimum again.
-        backoff.reset();
-        assert_eq!(backoff.next_delay(), ms(100));
-        assert_eq!(backoff.next_delay(), ms(200));
     }
 
     #[test]

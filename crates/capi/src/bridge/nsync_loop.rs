@@ -4,7 +4,7 @@
 //! the Cloud Controller's view is known to be fresh.
 
 use std::{
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
     time::Duration,
 };
 
@@ -53,11 +53,11 @@ struct Wanted {
     no_command: Vec<(App, Process)>,
 }
 
-/// Spaces and organizations looked up once per pass.
-#[derive(Default)]
-struct Places {
-    spaces: HashMap<String, Option<Space>>,
-    orgs: HashMap<String, Option<Organization>>,
+/// Where an app runs: what its environment is made from besides the app itself.
+struct Place<'a> {
+    space: &'a Space,
+    org: &'a Organization,
+    group: &'a BTreeMap<String, String>,
 }
 
 impl Service {
@@ -140,33 +140,84 @@ impl Service {
     }
 
     /// Every process of every started app with a staged current droplet, as a DesiredLRP.
+    /// The reads are one per table, however many apps there are: this runs on every nudge.
     async fn wanted_lrps(&self) -> Result<Wanted, Error> {
+        let store = &*self.store;
         let apps: Vec<App> = docs::list(
-            &*self.store,
+            store,
             &[Filter::eq(
                 "state",
                 docs::key(&AppState::Started).unwrap_or_default(),
             )],
         )
         .await?;
+        let droplet_guids = apps.iter().filter_map(|a| a.droplet_guid.clone()).collect();
+        let droplets: HashMap<String, Droplet> =
+            docs::list::<Droplet>(store, &[Filter::In("guid", droplet_guids)])
+                .await?
+                .into_iter()
+                .filter(|d| d.state == DropletState::Staged)
+                .map(|d| (d.guid.clone(), d))
+                .collect();
+        // Only an app whose current droplet is staged can run.
+        let apps: Vec<(App, &Droplet)> = apps
+            .into_iter()
+            .filter_map(|app| {
+                let droplet = droplets.get(app.droplet_guid.as_deref()?)?;
+                Some((app, droplet))
+            })
+            .collect();
+        let space_guids: BTreeSet<&str> = apps.iter().map(|(a, _)| a.space_guid.as_str()).collect();
+        let spaces: HashMap<String, Space> = store
+            .spaces_by_guids(&space_guids.into_iter().collect::<Vec<_>>())
+            .await?
+            .into_iter()
+            .map(|s| (s.guid.clone(), s))
+            .collect();
+        let org_guids: BTreeSet<&str> = spaces
+            .values()
+            .map(|s| s.organization_guid.as_str())
+            .collect();
+        let orgs: HashMap<String, Organization> = store
+            .organizations_by_guids(&org_guids.into_iter().collect::<Vec<_>>())
+            .await?
+            .into_iter()
+            .map(|o| (o.guid.clone(), o))
+            .collect();
+        let app_guids: Vec<String> = apps.iter().map(|(a, _)| a.guid.clone()).collect();
+        let mut processes: HashMap<String, Vec<Process>> = HashMap::new();
+        for p in docs::list::<Process>(store, &[Filter::In("app_guid", app_guids.clone())]).await? {
+            processes.entry(p.app_guid.clone()).or_default().push(p);
+        }
+        let mut routes: HashMap<String, Vec<(Route, Domain, RouteMapping)>> = HashMap::new();
+        for r in self.routes_for_apps(app_guids).await? {
+            routes.entry(r.2.app_guid.clone()).or_default().push(r);
+        }
         let group = self.group_variables("running").await?;
-        let mut places = Places::default();
         let mut wanted = Wanted {
             lrps: Vec::new(),
             no_command: Vec::new(),
         };
-        for app in apps {
-            let Some(droplet) = self.staged_current_droplet(&app).await? else {
+        for (app, droplet) in apps {
+            let Some(space) = spaces.get(&app.space_guid) else {
                 continue;
             };
-            let Some((space, org)) = self.nsync_place(&mut places, &app.space_guid).await? else {
+            let Some(org) = orgs.get(&space.organization_guid) else {
                 continue;
             };
-            for process in self.app_processes(&app.guid).await? {
-                match self
-                    .process_lrp(&app, &process, &droplet, &space, &org, &group)
-                    .await?
-                {
+            let app_routes = routes.get(&app.guid).map_or(&[][..], Vec::as_slice);
+            for process in processes.remove(&app.guid).unwrap_or_default() {
+                let process_routes: Vec<_> = app_routes
+                    .iter()
+                    .filter(|(_, _, m)| m.process_type == process.process_type)
+                    .cloned()
+                    .collect();
+                let place = Place {
+                    space,
+                    org,
+                    group: &group,
+                };
+                match self.process_lrp(&app, &process, droplet, &place, &process_routes) {
                     Some(lrp) => wanted.lrps.push(lrp),
                     None => wanted.no_command.push((app.clone(), process)),
                 }
@@ -175,75 +226,36 @@ impl Service {
         Ok(wanted)
     }
 
-    /// The app's current droplet if it is staged (the only kind that can run).
-    async fn staged_current_droplet(&self, app: &App) -> Result<Option<Droplet>, Error> {
-        let Some(guid) = &app.droplet_guid else {
-            return Ok(None);
-        };
-        Ok(docs::get::<Droplet>(&*self.store, guid)
-            .await?
-            .filter(|d| d.state == DropletState::Staged))
-    }
-
-    async fn nsync_place(
-        &self,
-        places: &mut Places,
-        space_guid: &str,
-    ) -> Result<Option<(Space, Organization)>, Error> {
-        if !places.spaces.contains_key(space_guid) {
-            let space = self.store.space(space_guid).await?;
-            places.spaces.insert(space_guid.to_owned(), space);
-        }
-        let Some(space) = places.spaces.get(space_guid).cloned().flatten() else {
-            return Ok(None);
-        };
-        let org_guid = space.organization_guid.clone();
-        if !places.orgs.contains_key(&org_guid) {
-            let org = self.store.organization(&org_guid).await?;
-            places.orgs.insert(org_guid.clone(), org);
-        }
-        Ok(places
-            .orgs
-            .get(&org_guid)
-            .cloned()
-            .flatten()
-            .map(|org| (space, org)))
-    }
-
-    async fn process_lrp(
+    fn process_lrp(
         &self,
         app: &App,
         process: &Process,
         droplet: &Droplet,
-        space: &Space,
-        org: &Organization,
-        group: &BTreeMap<String, String>,
-    ) -> Result<Option<DesiredLrp>, Error> {
-        let routes = self
-            .process_routes(&app.guid, &process.process_type)
-            .await?;
+        place: &Place<'_>,
+        routes: &[(Route, Domain, RouteMapping)],
+    ) -> Option<DesiredLrp> {
         let uris: Vec<String> = routes.iter().map(|(r, d, _)| route_url(r, d)).collect();
         let env = app_environment(
             &AppContext {
                 app,
                 process: Some(process),
-                space,
-                org,
+                space: place.space,
+                org: place.org,
                 uris: &uris,
                 api_url: &self.settings.api_url,
                 memory_mb: process.memory_in_mb,
                 disk_mb: process.disk_in_mb,
             },
-            group,
+            place.group,
         );
-        Ok(desired_lrp(LrpSpec {
+        desired_lrp(LrpSpec {
             app,
             process,
             droplet,
             droplet_url: self.droplet_download_url(droplet),
             env: super::actions::env_vars(env),
-            routes: &route_targets(&routes),
-        }))
+            routes: &route_targets(routes),
+        })
     }
 }
 

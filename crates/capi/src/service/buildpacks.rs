@@ -6,7 +6,7 @@ use tempfile::TempPath;
 use super::{Actor, Service};
 use crate::{
     Error,
-    archive::{self, ArchiveError, Limits, sha256_file},
+    archive::{self, ArchiveError, Limits, sha256_bytes, sha256_file},
     blobstore::{BlobStream, blob_error as io_error, keys},
     model::{
         AuditTarget, Buildpack, BuildpackState, Job, JobOperation, Metadata, MetadataPatch, Stack,
@@ -65,7 +65,7 @@ impl Service {
     }
 
     /// Every buildpack, by position.
-    async fn buildpacks_by_position(&self) -> Result<Vec<Buildpack>, Error> {
+    pub(super) async fn buildpacks_by_position(&self) -> Result<Vec<Buildpack>, Error> {
         let mut all = docs::list::<Buildpack>(&*self.store, &[]).await?;
         all.sort_by_key(|b| b.position);
         Ok(all)
@@ -360,9 +360,6 @@ impl Service {
     pub async fn seed_builtin_buildpacks(&self) -> Result<(), Error> {
         self.seed_stacks().await?;
         for builtin in &self.settings.builtin_buildpacks {
-            let tmp =
-                tempfile::NamedTempFile::new_in(self.blobs.scratch_dir()).map_err(io_error)?;
-            std::fs::write(tmp.path(), &builtin.zip).map_err(io_error)?;
             let existing = docs::find::<Buildpack>(
                 &*self.store,
                 &[
@@ -371,8 +368,26 @@ impl Service {
                 ],
             )
             .await?;
+            // An unchanged zip whose bits are stored needs no second check or copy (this
+            // runs at every start).
+            let sha = sha256_bytes(builtin.zip);
+            if let Some(b) = &existing
+                && (b.locked
+                    || (b.sha256.as_deref() == Some(&sha)
+                        && self
+                            .blobs
+                            .exists(&keys::buildpack(&sha))
+                            .await
+                            .map_err(io_error)?))
+            {
+                continue;
+            }
+            let tmp =
+                tempfile::NamedTempFile::new_in(self.blobs.scratch_dir()).map_err(io_error)?;
+            tokio::fs::write(tmp.path(), builtin.zip)
+                .await
+                .map_err(io_error)?;
             let mut buildpack = match existing {
-                Some(b) if b.locked => continue,
                 Some(b) => b,
                 None => {
                     let all = self.buildpacks_by_position().await?;

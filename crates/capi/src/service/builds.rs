@@ -101,8 +101,7 @@ impl Service {
         } else {
             app.lifecycle.stack.clone()
         };
-        let mut all = docs::list::<Buildpack>(&*self.store, &[]).await?;
-        all.sort_by_key(|b| b.position);
+        let all = self.buildpacks_by_position().await?;
         let buildpacks = staging_buildpacks(&app.lifecycle.buildpacks, &all, &stack)
             .map_err(Error::Unprocessable)?;
         if buildpacks.is_empty() {

@@ -822,14 +822,22 @@ impl Service {
 
     // ---- For apps, manifests and nsync ----
 
-    /// Every route mapped to the app, with its domain and the mapping (nsync's input for the
-    /// DesiredLRP's routes).
+    /// Every route mapped to the app, with its domain and the mapping.
     pub(crate) async fn routes_for_app(
         &self,
         app_guid: &str,
     ) -> Result<Vec<(Route, Domain, RouteMapping)>, Error> {
+        self.routes_for_apps(vec![app_guid.to_owned()]).await
+    }
+
+    /// Every route mapped to any of the apps, with its domain and the mapping, in a fixed
+    /// number of reads however many apps (nsync's input for the DesiredLRPs' routes).
+    pub(crate) async fn routes_for_apps(
+        &self,
+        app_guids: Vec<String>,
+    ) -> Result<Vec<(Route, Domain, RouteMapping)>, Error> {
         let mappings =
-            docs::list::<RouteMapping>(&*self.store, &[Filter::eq("app_guid", app_guid)]).await?;
+            docs::list::<RouteMapping>(&*self.store, &[Filter::In("app_guid", app_guids)]).await?;
         let routes = docs::list::<Route>(
             &*self.store,
             &[Filter::In(

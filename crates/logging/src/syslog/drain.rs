@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
+use ingot_core::Backoff;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -312,55 +313,9 @@ impl Delivery {
     }
 }
 
-/// Capped exponential back-off: `min`, doubling on each failure in a row, at most `max`;
-/// back to `min` once a write succeeds.
-#[derive(Debug)]
-struct Backoff {
-    min: Duration,
-    max: Duration,
-    next: Duration,
-}
-
-impl Backoff {
-    fn new(min: Duration, max: Duration) -> Self {
-        Self {
-            min,
-            max,
-            next: min,
-        }
-    }
-
-    fn next_delay(&mut self) -> Duration {
-        let delay = self.next;
-        self.next = (delay * 2).min(self.max);
-        delay
-    }
-
-    fn reset(&mut self) {
-        self.next = self.min;
-    }
-
-    fn is_reset(&self) -> bool {
-        self.next == self.min
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap_and_resets() {
-        let ms = Duration::from_millis;
-        let mut backoff = Backoff::new(ms(100), ms(30_000));
-        let delays: Vec<_> = (0..11).map(|_| backoff.next_delay()).collect();
-        assert_eq!(delays[..4], [ms(100), ms(200), ms(400), ms(800)]);
-        assert_eq!(delays[8], ms(25_600));
-        assert_eq!(delays[9..], [ms(30_000), ms(30_000)]);
-        assert!(!backoff.is_reset());
-        backoff.reset();
-        assert_eq!(backoff.next_delay(), ms(100));
-    }
 
     #[test]
     fn batches_are_bounded_but_take_at_least_one_message() {
