@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use ingot_auction::{
@@ -96,6 +97,7 @@ impl AuctionDelegate for BbsAuctionDelegate {
         let Some(core) = self.0.upgrade() else {
             return;
         };
+        core.metrics.auction_completed(results);
         for failed in &results.failed_lrps {
             let lrp = &failed.lrp;
             let key = ActualLrpKey::new(&lrp.process_guid, lrp.index, &lrp.domain);
@@ -114,6 +116,18 @@ impl AuctionDelegate for BbsAuctionDelegate {
                 },
             };
             ignore_raced(core.fail_task(guid, &event).await, "a task failure");
+        }
+    }
+
+    async fn fetch_states_completed(&self, took: Duration, _answered: usize, _failed: usize) {
+        if let Some(core) = self.0.upgrade() {
+            core.metrics.fetched_states(took);
+        }
+    }
+
+    async fn failed_cell_state_request(&self, _cell_id: &str, _error: &CellError) {
+        if let Some(core) = self.0.upgrade() {
+            core.metrics.failed_cell_state_request();
         }
     }
 }

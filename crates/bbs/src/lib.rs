@@ -22,6 +22,7 @@ pub mod error;
 mod events;
 pub mod http;
 pub mod loops;
+mod metrics;
 pub mod models;
 pub mod rep_client;
 mod service;

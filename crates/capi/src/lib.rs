@@ -75,6 +75,9 @@ pub struct Settings {
     pub api_url: String,
     /// The default shared domain, seeded at start; default routes live on it.
     pub apps_domain: String,
+    /// CF's system domain: a request for `api.<system_domain>` that came through the router
+    /// gets discovery links at the router's `uaa.`, `login.` and `log-cache.` hosts.
+    pub system_domain: String,
     /// Base URL cells and the BBS use to reach the Cloud Controller's internal endpoints
     /// (package and droplet downloads, droplet uploads, completion callbacks).
     pub internal_url: String,
@@ -106,6 +109,7 @@ impl Settings {
             internal_url: api_url.clone(),
             api_url,
             apps_domain: "apps.localhost".into(),
+            system_domain: "localhost".into(),
             internal_secret: internal_secret.to_owned(),
             blobstore_dir,
             builtin_buildpacks: Vec::new(),
@@ -203,6 +207,12 @@ impl CloudController {
         Arc::new(log_access::AppLogAccess {
             state: self.state.clone(),
         })
+    }
+
+    /// Registers the Cloud Controller's own metrics (`ingot_cc_staging_*`) in `metrics`; its
+    /// HTTP requests are counted by the layer its router is served with.
+    pub fn register_metrics(&self, metrics: &ingot_core::Metrics) {
+        self.state.service.staging_counts.register(metrics);
     }
 
     /// The whole Cloud Controller HTTP API, state baked in.

@@ -6,11 +6,15 @@
 //!
 //! Run with `cargo bench -p ingot --bench foundation`.
 
+#[path = "support/stats.rs"]
+mod stats;
+
 use std::{
     process::Stdio,
     time::{Duration, Instant},
 };
 
+use stats::percentile;
 use tokio::process::{Child, Command};
 
 const WARM_STARTS: usize = 10;
@@ -103,10 +107,6 @@ fn rss_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 #[tokio::main]

@@ -11,11 +11,14 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/stats.rs"]
+mod stats;
 
 use std::path::Path;
 
 use common::{Platform, push::sample_app};
 use ingot_logging::{Envelope, LogCacheClient, Message, ReadQuery};
+use stats::percentile;
 
 const RUNS: usize = 5;
 
@@ -139,7 +142,7 @@ async fn push_once(
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    percentile(&values, 0.5)
 }
 
 fn report(title: &str, runs: &[Phases]) {

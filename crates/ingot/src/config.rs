@@ -9,6 +9,7 @@ use std::{
 
 use anyhow::Context;
 use ingot_core::DatabaseUrl;
+use ingot_router::LoadBalancing;
 use serde::Deserialize;
 
 /// Where the few values Ingot takes from the process environment come from, so tests can fake it.
@@ -81,14 +82,24 @@ pub struct Config {
     pub rep_url: Option<String>,
     /// HTTP router listen address: apps are reached here by their route's Host.
     pub router_addr: SocketAddr,
+    /// HTTPS listen address of the router; no HTTPS when unset.
+    pub router_tls: Option<RouterTls>,
+    /// How the router picks among a route's instances.
+    pub router_load_balancing: LoadBalancing,
     /// log-cache's HTTP API (`cf logs`), served by `ingot up`.
     pub log_cache_addr: SocketAddr,
+    /// External log-cache URL; derived from the bound address when unset. For `ingot router`,
+    /// where `log-cache.<system_domain>` leads.
+    pub log_cache_url: Option<String>,
     /// The BBS database (default: SQLite file `bbs.db` in the data dir).
     pub bbs_database: DatabaseUrl,
     /// The local cell: its id, zone, stacks and capacity.
     pub cell: CellSettings,
     /// The default shared domain for app routes (`<app>.<apps_domain>`).
     pub apps_domain: String,
+    /// CF's system domain: the router serves the Cloud Controller at `api.<system_domain>`,
+    /// the UAA at `uaa.` and `login.`, log-cache at `log-cache.`.
+    pub system_domain: String,
     /// The `ingot` binary cells mount into containers as the lifecycle (builder and
     /// launcher); default: the running binary. Set by tests that run Ingot in-process.
     pub lifecycle_binary: Option<PathBuf>,
@@ -102,6 +113,20 @@ pub struct Config {
     pub uaa_client_secret: Option<Secret>,
     /// Where apps' logs are forwarded besides log-cache, until service bindings provide drains.
     pub syslog_drains: Vec<SyslogDrainSettings>,
+    /// What `ingot cell` and `ingot router` present to send envelopes to the log-cache at
+    /// `log_cache_url`; `ingot cc` generates one in its data dir when unset.
+    pub log_ingress_secret: Option<Secret>,
+}
+
+/// The router's HTTPS listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouterTls {
+    pub addr: SocketAddr,
+    /// PEM certificate chain and key; when unset, a CA and a certificate it signed are
+    /// generated under `<data dir>/router-tls`.
+    pub cert_and_key: Option<(PathBuf, PathBuf)>,
+    /// Offer HTTP/2 (ALPN `h2`) besides HTTP/1.1.
+    pub http2: bool,
 }
 
 /// One app's syslog drain (`[[syslog_drains]]` in the config file).
@@ -162,8 +187,16 @@ pub struct ConfigFile {
     pub rep_addr: Option<SocketAddr>,
     pub rep_url: Option<String>,
     pub router_addr: Option<SocketAddr>,
+    pub router_tls_addr: Option<SocketAddr>,
+    pub router_tls_cert: Option<PathBuf>,
+    pub router_tls_key: Option<PathBuf>,
+    pub router_http2: Option<bool>,
+    pub router_load_balancing: Option<String>,
     pub log_cache_addr: Option<SocketAddr>,
+    pub log_cache_url: Option<String>,
+    pub log_ingress_secret: Option<String>,
     pub apps_domain: Option<String>,
+    pub system_domain: Option<String>,
     pub cell_id: Option<String>,
     pub cell_zone: Option<String>,
     pub cell_stacks: Option<Vec<String>>,
@@ -202,7 +235,10 @@ pub struct Overrides {
     pub rep_addr: Option<SocketAddr>,
     pub rep_url: Option<String>,
     pub router_addr: Option<SocketAddr>,
+    pub router_tls_addr: Option<SocketAddr>,
     pub log_cache_addr: Option<SocketAddr>,
+    pub log_cache_url: Option<String>,
+    pub log_ingress_secret: Option<String>,
 }
 
 pub const DEFAULT_API_ADDR: &str = "127.0.0.1:9022";
@@ -213,6 +249,8 @@ pub const DEFAULT_ROUTER_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_LOG_CACHE_ADDR: &str = "127.0.0.1:9024";
 /// Names under `.localhost` resolve to loopback (RFC 6761), so app routes work without DNS.
 pub const DEFAULT_APPS_DOMAIN: &str = "apps.localhost";
+/// So `api.localhost`, `uaa.localhost`, … reach the router on loopback without DNS too.
+pub const DEFAULT_SYSTEM_DOMAIN: &str = "localhost";
 /// The stack name Cloud Foundry apps, manifests and test suites ask for.
 pub const DEFAULT_STACK: &str = "cflinuxfs4";
 /// cf-deployment's validities for the `cf` client.
@@ -258,6 +296,25 @@ impl Config {
                     .unwrap_or(DEFAULT_METRICS_INTERVAL),
             ),
         };
+        let router_tls = match flags.router_tls_addr.or(file.router_tls_addr) {
+            None => None,
+            Some(addr) => Some(RouterTls {
+                addr,
+                cert_and_key: match (file.router_tls_cert, file.router_tls_key) {
+                    (Some(cert), Some(key)) => Some((cert, key)),
+                    (None, None) => None,
+                    _ => anyhow::bail!("set both router_tls_cert and router_tls_key, or neither"),
+                },
+                http2: file.router_http2.unwrap_or(false),
+            }),
+        };
+        let router_load_balancing = match file.router_load_balancing {
+            Some(name) => name
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!(e))
+                .context("router_load_balancing")?,
+            None => LoadBalancing::RoundRobin,
+        };
         Ok(Self {
             cc_database: database(file.cc_database, "cc.db")?,
             uaa_database: database(file.uaa_database, "uaa.db")?,
@@ -276,14 +333,20 @@ impl Config {
                 .router_addr
                 .or(file.router_addr)
                 .unwrap_or_else(|| parse_addr(DEFAULT_ROUTER_ADDR)),
+            router_tls,
+            router_load_balancing,
             log_cache_addr: flags
                 .log_cache_addr
                 .or(file.log_cache_addr)
                 .unwrap_or_else(|| parse_addr(DEFAULT_LOG_CACHE_ADDR)),
+            log_cache_url: flags.log_cache_url.or(file.log_cache_url).map(trim_url),
             cell,
             apps_domain: file
                 .apps_domain
                 .unwrap_or_else(|| DEFAULT_APPS_DOMAIN.into()),
+            system_domain: file
+                .system_domain
+                .unwrap_or_else(|| DEFAULT_SYSTEM_DOMAIN.into()),
             lifecycle_binary: None,
             api_addr: flags
                 .api_addr
@@ -312,6 +375,10 @@ impl Config {
                 .or(file.uaa_client_secret)
                 .map(Secret),
             syslog_drains: file.syslog_drains,
+            log_ingress_secret: flags
+                .log_ingress_secret
+                .or(file.log_ingress_secret)
+                .map(Secret),
             data_dir,
         })
     }
@@ -393,6 +460,61 @@ mod tests {
         assert_eq!(config.cell.stacks, vec!["cflinuxfs4".to_owned()]);
         assert_eq!(config.cell.max_containers, 250);
         assert_eq!(config.cell.metrics_interval, Duration::from_secs(15));
+        assert_eq!(config.system_domain, "localhost");
+        assert_eq!(config.router_tls, None);
+        assert_eq!(config.router_load_balancing, LoadBalancing::RoundRobin);
+    }
+
+    #[test]
+    fn router_keys() {
+        let env = FakeEnv(HashMap::from([("HOME", "/h")]));
+        let file = ConfigFile::parse(
+            "system_domain = \"sys.example.test\"\nrouter_tls_addr = \"0.0.0.0:443\"\n\
+             router_http2 = true\nrouter_load_balancing = \"least-connection\"\n\
+             log_cache_url = \"http://logs.example.test/\"\n",
+        )
+        .unwrap();
+        let config = Config::resolve(file, Overrides::default(), &env).unwrap();
+        assert_eq!(config.system_domain, "sys.example.test");
+        assert_eq!(
+            config.router_tls,
+            Some(RouterTls {
+                addr: "0.0.0.0:443".parse().unwrap(),
+                cert_and_key: None,
+                http2: true,
+            })
+        );
+        assert_eq!(config.router_load_balancing, LoadBalancing::LeastConnection);
+        assert_eq!(
+            config.log_cache_url.as_deref(),
+            Some("http://logs.example.test")
+        );
+
+        // The flag wins over the file; a configured certificate needs its key.
+        let file = ConfigFile::parse(
+            "router_tls_addr = \"0.0.0.0:443\"\nrouter_tls_cert = \"/c.pem\"\nrouter_tls_key = \"/k.pem\"\n",
+        )
+        .unwrap();
+        let flags = Overrides {
+            router_tls_addr: Some("127.0.0.1:8443".parse().unwrap()),
+            ..Overrides::default()
+        };
+        let tls = Config::resolve(file, flags, &env)
+            .unwrap()
+            .router_tls
+            .unwrap();
+        assert_eq!(tls.addr.to_string(), "127.0.0.1:8443");
+        assert_eq!(
+            tls.cert_and_key,
+            Some((PathBuf::from("/c.pem"), PathBuf::from("/k.pem")))
+        );
+        assert!(!tls.http2);
+        let half =
+            ConfigFile::parse("router_tls_addr = \"0.0.0.0:443\"\nrouter_tls_cert = \"/c.pem\"\n");
+        assert!(Config::resolve(half.unwrap(), Overrides::default(), &env).is_err());
+        let bad = ConfigFile::parse("router_load_balancing = \"random\"").unwrap();
+        let err = Config::resolve(bad, Overrides::default(), &env).unwrap_err();
+        assert!(format!("{err:#}").contains("least-connection"), "{err:#}");
     }
 
     #[test]

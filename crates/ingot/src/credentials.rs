@@ -64,8 +64,18 @@ impl AdminCredentials {
 /// The Cloud Controller's key for signing the internal URLs it hands to Diego (downloads,
 /// uploads, callbacks): generated on first start and kept, so URLs survive a restart.
 pub fn internal_secret(data_dir: &Path) -> anyhow::Result<String> {
-    let path = data_dir.join(INTERNAL_SECRET_FILE);
-    match std::fs::read_to_string(&path) {
+    kept_secret(&data_dir.join(INTERNAL_SECRET_FILE))
+}
+
+/// What components in other processes (`ingot cell`, `ingot router`) present to send their
+/// envelopes to the log-cache that runs with `ingot cc`: generated on its first start.
+pub fn log_ingress_secret(data_dir: &Path) -> anyhow::Result<String> {
+    kept_secret(&data_dir.join(LOG_INGRESS_SECRET_FILE))
+}
+
+/// The secret kept in `path`, generated (readable by the owner only) if there is none yet.
+fn kept_secret(path: &Path) -> anyhow::Result<String> {
+    match std::fs::read_to_string(path) {
         Ok(secret) if !secret.trim().is_empty() => Ok(secret.trim().to_owned()),
         Ok(_) => anyhow::bail!(
             "{} is empty; remove it to generate a new one",
@@ -73,7 +83,7 @@ pub fn internal_secret(data_dir: &Path) -> anyhow::Result<String> {
         ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let secret = random_secret();
-            write_private(&path, &secret)?;
+            write_private(path, &secret)?;
             Ok(secret)
         }
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
@@ -81,6 +91,7 @@ pub fn internal_secret(data_dir: &Path) -> anyhow::Result<String> {
 }
 
 pub const INTERNAL_SECRET_FILE: &str = "cc-internal-secret";
+pub const LOG_INGRESS_SECRET_FILE: &str = "log-ingress-secret";
 
 /// Creates `path` readable by the owner only; fails if it exists.
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {

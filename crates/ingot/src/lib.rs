@@ -13,6 +13,7 @@ pub mod config;
 pub mod credentials;
 mod group;
 mod logs;
+mod routing;
 pub mod up;
 
 pub use config::Config;

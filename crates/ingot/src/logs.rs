@@ -1,12 +1,13 @@
-//! Where components' app logs and container metrics go: in `ingot up`, the one log-cache (and
-//! an app's syslog drains); a component running alone writes logs to its own log and drops
-//! metrics until envelopes can be forwarded to a remote log-cache.
+//! Where components' app logs and container metrics go: in `ingot up` (and `ingot cc`), the
+//! one log-cache and an app's syslog drains; from a cell or router running alone, a forwarder
+//! to that log-cache, or, without one, the component's own log.
 
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use ingot_capi::{InstanceMetrics, Usage};
-use ingot_logging::{DrainConfig, DrainRouter, Envelope, EnvelopeSink, LogCache, LogType};
+use ingot_logging::{
+    DrainConfig, DrainRouter, Envelope, EnvelopeForwarder, EnvelopeSink, LogCache, LogType,
+};
 use ingot_rep::{LogLine, LogSink, LogStream};
 use ingot_router::{AccessLogRecord, AccessLogSink, TracingAccessLog};
 
@@ -36,6 +37,11 @@ impl AppLogs {
             cache,
             drains: router,
         })
+    }
+
+    /// Registers the syslog drains' metrics (`ingot_syslog_drain_*`).
+    pub fn register_metrics(&self, metrics: &ingot_core::Metrics) {
+        self.drains.register_metrics(metrics);
     }
 }
 
@@ -103,17 +109,8 @@ impl<S: EnvelopeSink> AccessLogSink for RouterLogs<S> {
     }
 }
 
-/// Envelopes written to this process's own log.
-pub struct TracingEnvelopes;
-
-impl EnvelopeSink for TracingEnvelopes {
-    fn ingest(&self, envelope: Envelope) {
-        tracing::info!(source_id = %envelope.source_id, "{envelope:?}");
-    }
-}
-
-/// The container metrics of a cell running alone (`ingot cell`): dropped, since nothing
-/// forwards envelopes to a remote log-cache yet.
+/// The container metrics of a cell running alone with no `--log-cache-url`: dropped, since
+/// no log-cache will hold them.
 pub struct DroppedMetrics;
 
 impl EnvelopeSink for DroppedMetrics {
@@ -126,15 +123,22 @@ impl EnvelopeSink for DroppedMetrics {
     }
 }
 
-/// Instances' usage for a Cloud Controller running alone (`ingot cc`): none, since it has no
-/// log-cache to read yet; its process stats show zero usage.
-pub struct NoInstanceMetrics;
-
-#[async_trait::async_trait]
-impl InstanceMetrics for NoInstanceMetrics {
-    async fn latest(&self, _app_guid: &str, _process_guid: &str) -> BTreeMap<u32, Usage> {
-        BTreeMap::new()
-    }
+/// Registers a forwarder's counters (`ingot_log_forwarder_*`).
+pub fn register_forwarder_metrics(forwarder: &EnvelopeForwarder, metrics: &ingot_core::Metrics) {
+    let forwarder = forwarder.clone();
+    metrics.register_scraped("log_forwarder", move |scrape| {
+        let stats = forwarder.stats();
+        scrape.counter(
+            "envelopes_sent",
+            "Envelopes sent to the remote log-cache",
+            stats.sent,
+        )?;
+        scrape.counter(
+            "envelopes_dropped",
+            "Envelopes dropped: queue full while log-cache was away, or refused by it",
+            stats.dropped,
+        )
+    });
 }
 
 #[cfg(test)]

@@ -76,9 +76,19 @@ struct ComponentArgs {
     /// Address the HTTP router listens on (port 0 picks a free port).
     #[arg(long, env = "INGOT_ROUTER_ADDR")]
     router_addr: Option<std::net::SocketAddr>,
+    /// Address the router also serves HTTPS on; off when unset.
+    #[arg(long, env = "INGOT_ROUTER_TLS_ADDR")]
+    router_tls_addr: Option<std::net::SocketAddr>,
     /// Address log-cache's HTTP API listens on (port 0 picks a free port).
     #[arg(long, env = "INGOT_LOG_CACHE_ADDR")]
     log_cache_addr: Option<std::net::SocketAddr>,
+    /// External URL of log-cache (for `ingot router`: where log-cache.<system domain> leads).
+    #[arg(long, env = "INGOT_LOG_CACHE_URL")]
+    log_cache_url: Option<String>,
+    /// What `ingot cell` and `ingot router` present to send envelopes to the log-cache at
+    /// --log-cache-url; `ingot cc` generates one (<data dir>/log-ingress-secret) when unset.
+    #[arg(long, env = "INGOT_LOG_INGRESS_SECRET", hide_env_values = true)]
+    log_ingress_secret: Option<String>,
     /// UAA client `ingot cc` uses for user lookups (needs scim.read).
     #[arg(long, env = "INGOT_UAA_CLIENT_ID")]
     uaa_client_id: Option<String>,
@@ -106,7 +116,10 @@ impl ComponentArgs {
             rep_addr: self.rep_addr,
             rep_url: self.rep_url,
             router_addr: self.router_addr,
+            router_tls_addr: self.router_tls_addr,
             log_cache_addr: self.log_cache_addr,
+            log_cache_url: self.log_cache_url,
+            log_ingress_secret: self.log_ingress_secret,
         };
         Config::resolve(file, overrides, &ingot::config::ProcessEnv)
     }

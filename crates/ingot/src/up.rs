@@ -8,20 +8,20 @@ use std::sync::Arc;
 use anyhow::Context;
 use ingot_bbs::{Bbs, BbsApi, BbsClient, BbsConfig, BbsDeps, RepClientFactory};
 use ingot_capi::{CloudController, CloudControllerConfig, CloudControllerDeps, LogCacheMetrics};
-use ingot_core::{Clock, IdGen, Shutdown, SystemClock, UuidIds};
+use ingot_core::{Clock, IdGen, Metrics, Shutdown, SystemClock, UuidIds};
 use ingot_garden::{ProcessConfig, ProcessGarden};
-use ingot_logging::{EnvelopeSink, LogCache, LogCacheConfig};
+use ingot_logging::{EnvelopeForwarder, EnvelopeSink, LogCache, LogCacheConfig, ingress_router};
 use ingot_rep::{
     Cell, CellCapacity, CellConfig, CellDeps, HttpRepClients, LocalRepClients, LogSink,
     TracingLogSink,
 };
 use ingot_router::{
-    AccessLogSink, EmitterConfig, LoadBalancing, RouteEmitter, RouteTable, Router, RouterConfig,
-    TracingAccessLog,
+    AccessLogSink, EmitterConfig, RouteEmitter, RouteTable, Router, RouterConfig, TracingAccessLog,
 };
 use ingot_uaa::{AdminBootstrap, Uaa, UaaClient, UaaConfig, UserDirectory};
 use tokio::net::TcpListener;
 
+use crate::routing::{self, Backend, SystemComponents};
 use crate::{config::Config, credentials::AdminCredentials, group::Group};
 
 /// Which components this process runs.
@@ -49,6 +49,12 @@ pub struct Endpoints {
     pub bbs_url: Option<String>,
     pub rep_url: Option<String>,
     pub router_url: Option<String>,
+    /// The router's HTTPS listener, when configured.
+    pub router_tls_url: Option<String>,
+    /// The CA that signed the router's generated certificate, for clients to trust.
+    pub router_ca: Option<std::path::PathBuf>,
+    /// The Cloud Controller through the router: `http://api.<system domain>:<router port>`.
+    pub system_api_url: Option<String>,
     pub log_cache_url: Option<String>,
 }
 
@@ -71,12 +77,17 @@ impl Ingot {
         let ids: Arc<dyn IdGen> = Arc::new(UuidIds);
         let shutdown = Shutdown::new();
         let mut group = Group::new(shutdown.clone());
+        // One registry per process: every component's listener serves all of it on /metrics.
+        let metrics = Metrics::new();
         tracing::info!(data_dir = %config.data_dir.display(), "starting ingot");
 
+        // What the router serves at the system domain's hosts: the listeners bound below.
+        let mut system = SystemComponents::default();
         let (uaa, uaa_url, credentials) = match role {
             Role::All | Role::Uaa => {
                 let credentials = AdminCredentials::load_or_create(&config.data_dir)?;
                 let listener = bind(config.uaa_addr, "UAA").await?;
+                system.uaa = Some(Backend::listening_at(listener.local_addr()?));
                 let uaa_url = external_url(config.uaa_url.as_deref(), &listener)?;
                 tracing::info!(database = ?config.uaa_database, "starting UAA");
                 let uaa = Uaa::start(
@@ -98,7 +109,8 @@ impl Ingot {
                 )
                 .await
                 .context("starting UAA")?;
-                group.spawn("uaa", serve(listener, uaa.router(), shutdown.clone()));
+                let router = metrics.instrument("uaa", uaa.router());
+                group.spawn("uaa", serve(listener, router, shutdown.clone()));
                 (Some(uaa), Some(uaa_url), Some(credentials))
             }
             Role::CloudController => {
@@ -111,17 +123,21 @@ impl Ingot {
             Role::Bbs | Role::Cell | Role::Router => (None, None, None),
         };
 
-        // log-cache: in `ingot up` the cell and the Cloud Controller write every app's logs into
-        // this one cache, which the cf CLI reads over log-cache's HTTP API.
-        let log_cache =
-            (role == Role::All).then(|| LogCache::new(LogCacheConfig::default(), clock.clone()));
+        // log-cache runs with the Cloud Controller, which decides who may read which app's
+        // logs. In `ingot up` every component writes into it directly; a cell or router running
+        // alone forwards its envelopes to it (`--log-cache-url`) through its ingress.
+        let log_cache = matches!(role, Role::All | Role::CloudController)
+            .then(|| LogCache::new(LogCacheConfig::default(), clock.clone()));
         let log_cache_listener = match log_cache {
             Some(_) => Some(bind(config.log_cache_addr, "log-cache").await?),
             None => None,
         };
         let log_cache_url = log_cache_listener
             .as_ref()
-            .map(|listener| external_url(None, listener))
+            .map(|listener| {
+                system.log_cache = Some(Backend::listening_at(listener.local_addr()?));
+                external_url(config.log_cache_url.as_deref(), listener)
+            })
             .transpose()?;
         // App log lines also go to the apps' syslog drains.
         let app_logs = match &log_cache {
@@ -131,19 +147,44 @@ impl Ingot {
             )?),
             None => None,
         };
-        let cell_logs: Arc<dyn LogSink> = match &app_logs {
-            Some(logs) => Arc::new(crate::logs::CellLogs(logs.clone())),
+        if let Some(logs) = &app_logs {
+            logs.register_metrics(&metrics);
+        }
+        let forwarder = match (role, &config.log_cache_url) {
+            (Role::Cell | Role::Router, Some(url)) => {
+                let secret = config.log_ingress_secret.as_ref().with_context(|| {
+                    format!(
+                        "forwarding logs to {url} needs its ingress secret: set --log-ingress-secret or INGOT_LOG_INGRESS_SECRET (`ingot cc` keeps it in <data dir>/{})",
+                        crate::credentials::LOG_INGRESS_SECRET_FILE
+                    )
+                })?;
+                let forwarder = EnvelopeForwarder::start(url, &secret.0, shutdown.clone())
+                    .with_context(|| format!("forwarding logs to {url}"))?;
+                crate::logs::register_forwarder_metrics(&forwarder, &metrics);
+                Some(forwarder)
+            }
+            _ => None,
+        };
+        // Where this process's app log lines go: the cache (and drains) here, or the forwarder.
+        let envelopes: Option<Arc<dyn EnvelopeSink>> = match (&app_logs, &forwarder) {
+            (Some(logs), _) => Some(Arc::new(logs.clone())),
+            (None, Some(forwarder)) => Some(Arc::new(forwarder.clone())),
+            (None, None) => None,
+        };
+        let cell_logs: Arc<dyn LogSink> = match &envelopes {
+            Some(sink) => Arc::new(crate::logs::CellLogs(sink.clone())),
             None => Arc::new(TracingLogSink),
         };
-        let access_log: Arc<dyn AccessLogSink> = match &app_logs {
-            Some(logs) => Arc::new(crate::logs::RouterLogs(logs.clone())),
+        let access_log: Arc<dyn AccessLogSink> = match &envelopes {
+            Some(sink) => Arc::new(crate::logs::RouterLogs(sink.clone())),
             None => Arc::new(TracingAccessLog),
         };
-        // The cell's container metrics go into the same cache, where the Cloud Controller's
+        // Container metrics go into the cache (not the drains), where the Cloud Controller's
         // process stats read them.
-        let cell_metrics: Arc<dyn EnvelopeSink> = match &log_cache {
-            Some(cache) => Arc::new(cache.clone()),
-            None => Arc::new(crate::logs::DroppedMetrics),
+        let cell_metrics: Arc<dyn EnvelopeSink> = match (&log_cache, &forwarder) {
+            (Some(cache), _) => Arc::new(cache.clone()),
+            (None, Some(forwarder)) => Arc::new(forwarder.clone()),
+            (None, None) => Arc::new(crate::logs::DroppedMetrics),
         };
 
         // The Cloud Controller verifies tokens and looks users up in-process when the UAA runs
@@ -177,6 +218,7 @@ impl Ingot {
             cell_logs,
             cell_metrics,
             access_log,
+            metrics: metrics.clone(),
             group: &mut group,
             shutdown: shutdown.clone(),
         };
@@ -213,9 +255,10 @@ impl Ingot {
                 let cell = diego
                     .start_cell(&config, Arc::new(bbs), None, Some(rep_url.clone()))
                     .await?;
+                let router = metrics.instrument("rep", cell.router());
                 diego
                     .group
-                    .spawn("rep", serve(listener, cell.router(), shutdown.clone()));
+                    .spawn("rep", serve(listener, router, shutdown.clone()));
                 (None, Some(cell), Some(bbs_url), Some(rep_url))
             }
             Role::Uaa | Role::CloudController => (None, None, None, None),
@@ -235,10 +278,11 @@ impl Ingot {
             }
             _ => None,
         };
-        let (cc, api_url) = match (uaa_access, cc_bbs) {
-            (Some((verifier, users)), Some(cc_bbs)) => {
+        let (cc, api_url) = match (uaa_access, cc_bbs, &log_cache, &app_logs) {
+            (Some((verifier, users)), Some(cc_bbs), Some(cache), Some(app_logs)) => {
                 let listener = bind(config.api_addr, "Cloud Controller").await?;
                 let api_url = external_url(config.api_url.as_deref(), &listener)?;
+                system.cloud_controller = Some(Backend::listening_at(listener.local_addr()?));
                 tracing::info!(database = ?config.cc_database, "starting Cloud Controller");
                 let cc = CloudController::start(
                     CloudControllerConfig {
@@ -254,32 +298,38 @@ impl Ingot {
                         clock: diego.clock.clone(),
                         ids: diego.ids.clone(),
                         bbs: cc_bbs,
-                        logs: match &app_logs {
-                            Some(logs) => Arc::new(logs.clone()),
-                            None => Arc::new(crate::logs::TracingEnvelopes),
-                        },
-                        metrics: match &log_cache {
-                            Some(cache) => {
-                                Arc::new(LogCacheMetrics::new(cache.clone(), diego.clock.clone()))
-                            }
-                            None => Arc::new(crate::logs::NoInstanceMetrics),
-                        },
+                        logs: Arc::new(app_logs.clone()),
+                        metrics: Arc::new(LogCacheMetrics::new(cache.clone(), diego.clock.clone())),
                     },
                     shutdown.clone(),
                 )
                 .await
                 .context("starting Cloud Controller")?;
+                cc.register_metrics(&metrics);
+                let router = metrics.instrument("cc", cc.router());
                 diego.group.spawn(
                     "cloud_controller",
-                    serve(listener, cc.router(), shutdown.clone()),
+                    serve(listener, router, shutdown.clone()),
                 );
                 (Some(cc), Some(api_url))
             }
             _ => (None, None),
         };
 
-        if let (Some(cache), Some(listener), Some(cc)) = (log_cache, log_cache_listener, &cc) {
-            let router = ingot_logging::router(cache, cc.log_access());
+        if let (Some(cache), Some(listener), Some(cc), Some(app_logs)) =
+            (log_cache, log_cache_listener, &cc, app_logs)
+        {
+            cache.register_metrics(&metrics);
+            let mut router = ingot_logging::router(cache, cc.log_access());
+            // Cells and routers running alone send their envelopes here.
+            if role == Role::CloudController {
+                let secret = match &config.log_ingress_secret {
+                    Some(secret) => secret.0.clone(),
+                    None => crate::credentials::log_ingress_secret(&config.data_dir)?,
+                };
+                router = router.merge(ingress_router(Arc::new(app_logs), &secret));
+            }
+            let router = metrics.instrument("log_cache", router);
             diego
                 .group
                 .spawn("log_cache", serve(listener, router, shutdown.clone()));
@@ -293,8 +343,11 @@ impl Ingot {
             )),
             _ => None,
         };
-        let router_url = match routed_bbs {
-            Some(bbs) => Some(diego.start_router(&config, bbs).await?),
+        if role == Role::Router {
+            system = SystemComponents::at_urls(&config)?;
+        }
+        let router = match routed_bbs {
+            Some(bbs) => Some(diego.start_router(&config, bbs, &system).await?),
             None => None,
         };
 
@@ -304,7 +357,10 @@ impl Ingot {
                 uaa_url,
                 bbs_url,
                 rep_url,
-                router_url,
+                router_url: router.as_ref().map(|r| r.url.clone()),
+                router_tls_url: router.as_ref().and_then(|r| r.tls_url.clone()),
+                router_ca: router.as_ref().and_then(|r| r.ca.clone()),
+                system_api_url: router.and_then(|r| r.system_api_url),
                 log_cache_url,
             },
             credentials,
@@ -394,6 +450,21 @@ fn print_banner(ingot: &Ingot, data_dir: &std::path::Path) {
         println!(
             "  router:         {router}  (apps by Host header, e.g. curl -H 'Host: APP.DOMAIN' {router}/)"
         );
+        println!("  router health:  {router}/health  (200 for any Host that is not a route)");
+    }
+    if let Some(https) = &endpoints.router_tls_url {
+        println!("  router HTTPS:   {https}");
+    }
+    if let Some(ca) = &endpoints.router_ca {
+        println!(
+            "  router CA:      {}  (curl --cacert it, or cf api --skip-ssl-validation)",
+            ca.display()
+        );
+    }
+    if let Some(api) = &endpoints.system_api_url {
+        println!(
+            "  system domain:  {api}  (the API through the router; uaa., login., log-cache. likewise)"
+        );
     }
     if let Some(c) = ingot.credentials() {
         println!(
@@ -417,6 +488,14 @@ fn print_banner(ingot: &Ingot, data_dir: &std::path::Path) {
     println!();
 }
 
+/// Where the router listens.
+struct RouterUrls {
+    url: String,
+    tls_url: Option<String>,
+    ca: Option<std::path::PathBuf>,
+    system_api_url: Option<String>,
+}
+
 /// What starting Diego's components needs.
 struct Diego<'a> {
     clock: Arc<dyn Clock>,
@@ -425,20 +504,34 @@ struct Diego<'a> {
     cell_metrics: Arc<dyn EnvelopeSink>,
     /// Where the router's access-log records go.
     access_log: Arc<dyn AccessLogSink>,
+    metrics: Metrics,
     group: &'a mut Group,
     shutdown: Shutdown,
 }
 
 impl Diego<'_> {
-    /// The HTTP router, and the route emitter that keeps its table in step with the BBS.
+    /// The HTTP router (and its HTTPS listener when configured) with the system domain's
+    /// static routes, and the route emitter that keeps its table in step with the BBS.
     async fn start_router(
         &mut self,
         config: &Config,
         bbs: Arc<dyn BbsApi>,
-    ) -> anyhow::Result<String> {
+        system: &SystemComponents,
+    ) -> anyhow::Result<RouterUrls> {
         let listener = bind(config.router_addr, "router").await?;
         let url = external_url(None, &listener)?;
-        let table = RouteTable::shared(LoadBalancing::RoundRobin);
+        let router_addr = listener.local_addr()?;
+        let system_api_url = system
+            .cloud_controller
+            .is_some()
+            .then(|| routing::system_url("http", "api", &config.system_domain, router_addr));
+        let table = RouteTable::shared(config.router_load_balancing);
+        for (route, endpoint) in system.routes(&config.system_domain) {
+            table
+                .lock()
+                .expect("route table lock")
+                .add_static(&route, endpoint);
+        }
         let emitter = RouteEmitter::new(bbs, table.clone(), EmitterConfig::default());
         let shutdown = self.shutdown.clone();
         self.group.spawn("route_emitter", async move {
@@ -447,11 +540,33 @@ impl Diego<'_> {
         });
         let router =
             Router::new(RouterConfig::default(), table).with_access_log(self.access_log.clone());
+        let router = router.with_metrics(&self.metrics);
+        let (tls_url, ca) = match &config.router_tls {
+            Some(https) => {
+                let (tls, ca) = routing::server_config(config, https)?;
+                let listener = bind(https.addr, "router (HTTPS)").await?;
+                let tls_url = external_url(None, &listener)?.replacen("http:", "https:", 1);
+                let (router, shutdown) = (router.clone(), self.shutdown.clone());
+                self.group.spawn("router_tls", async move {
+                    router
+                        .serve_tls(listener, tls, shutdown)
+                        .await
+                        .map_err(Into::into)
+                });
+                (Some(tls_url), ca)
+            }
+            None => (None, None),
+        };
         let shutdown = self.shutdown.clone();
         self.group.spawn("router", async move {
             router.serve(listener, shutdown).await.map_err(Into::into)
         });
-        Ok(url)
+        Ok(RouterUrls {
+            url,
+            tls_url,
+            ca,
+            system_api_url,
+        })
     }
 
     /// The BBS (with its auctioneer and converger) on its own listener.
@@ -474,8 +589,10 @@ impl Diego<'_> {
         )
         .await
         .context("starting BBS")?;
+        bbs.register_metrics(&self.metrics);
+        let router = self.metrics.instrument("bbs", bbs.router());
         self.group
-            .spawn("bbs", serve(listener, bbs.router(), self.shutdown.clone()));
+            .spawn("bbs", serve(listener, router, self.shutdown.clone()));
         Ok((bbs, bbs_url))
     }
 
@@ -503,7 +620,7 @@ impl Diego<'_> {
         .await
         .context("starting Garden")?;
         tracing::info!(cell_id = %settings.cell_id, "starting cell");
-        Cell::start(
+        let cell = Cell::start(
             CellConfig {
                 zone: settings.zone.clone(),
                 stacks: settings.stacks.clone(),
@@ -530,7 +647,9 @@ impl Diego<'_> {
             self.shutdown.clone(),
         )
         .await
-        .context("starting cell")
+        .context("starting cell")?;
+        cell.register_metrics(&self.metrics);
+        Ok(cell)
     }
 }
 
@@ -587,6 +706,7 @@ fn cc_settings(config: &Config, api_url: &str) -> anyhow::Result<ingot_capi::Set
     let mut settings =
         ingot_capi::Settings::new(api_url, &secret, config.data_dir.join("blobstore"));
     settings.apps_domain = config.apps_domain.clone();
+    settings.system_domain = config.system_domain.clone();
     settings.builtin_buildpacks = crate::buildpacks::BUILTIN_BUILDPACKS
         .iter()
         .map(|(name, zip)| ingot_capi::BuiltinBuildpack {

@@ -1,13 +1,15 @@
 //! `cf logs APP --recent` end to end: a pushed app's logs hold every source CF writes (STG,
 //! API, CELL, APP/PROC/WEB with OUT and ERR, RTR) with the right tags and in order, and
-//! someone without a role in the app's space cannot read them.
+//! someone without a role in the app's space cannot read them; `cf logs APP` (streaming) follows
+//! an app's stdout and stderr as they are written; with every component in its own process,
+//! the cell's and the router's envelopes reach the Cloud Controller's log-cache.
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use common::{Platform, push::sample_app};
-use ingot_logging::{Envelope, LogCacheClient, LogType, Message};
+use ingot_logging::{Envelope, LogCacheClient, LogType, LogWalk, Message, WalkOptions};
 use reqwest::StatusCode;
 
 /// One line of `cf logs --recent`: source type, instance, stream, text.
@@ -161,5 +163,111 @@ async fn recent_logs_show_every_source_in_order_to_those_allowed() {
         ),
     ];
     assert!(order.is_sorted(), "{order:?} in {got:#?}");
+    platform.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn streaming_reader_follows_stdout_and_stderr_in_order() {
+    let platform = Platform::start().await;
+    let token = platform.admin_token().await;
+    let space = platform.org_and_space(&token, "demo", "dev").await;
+    let manifest = "applications:\n- name: chatty\n  default-route: true\n";
+    let app = platform
+        .push(&token, &space, &sample_app("python"), manifest)
+        .await
+        .guid;
+
+    // Start following now, with the cf CLI's polling and hold-back, then make the app write.
+    let client = LogCacheClient::new(platform.log_cache.as_deref().expect("log-cache")).unwrap();
+    let since = i64::try_from(UNIX_EPOCH.elapsed().unwrap().as_nanos()).unwrap();
+    let mut walk = LogWalk::new(client, &app, since, WalkOptions::default());
+    let (status, body) = platform
+        .via_router("chatty.apps.localhost", "/log?n=5")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut got: Vec<Envelope> = Vec::new();
+    while lines(&app, &got)
+        .iter()
+        .filter(|l| l.text.starts_with("log line"))
+        .count()
+        < 10
+    {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let batch = tokio::time::timeout(remaining, walk.next_batch(&token))
+            .await
+            .unwrap_or_else(|_| panic!("streamed so far: {:#?}", lines(&app, &got)))
+            .expect("streaming read");
+        got.extend(batch);
+    }
+
+    assert!(
+        got.windows(2).all(|w| w[0].timestamp <= w[1].timestamp),
+        "streamed out of order: {got:#?}"
+    );
+    let got = lines(&app, &got);
+    for (stream, log_type) in [("out", LogType::Out), ("err", LogType::Err)] {
+        let numbers: Vec<usize> = got
+            .iter()
+            .filter(|l| {
+                l.text.starts_with("log line") && l.text.contains(&format!(" {stream} at "))
+            })
+            .map(|l| {
+                assert_eq!(
+                    (l.source.as_str(), l.instance.as_str()),
+                    ("APP/PROC/WEB", "0")
+                );
+                assert_eq!(l.log_type, log_type, "{l:?}");
+                l.text.split(' ').nth(2).unwrap().parse().unwrap()
+            })
+            .collect();
+        assert_eq!(numbers, [0, 1, 2, 3, 4], "{stream} lines in {got:#?}");
+    }
+    platform.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn split_components_forward_logs_and_metrics_to_the_cloud_controllers_log_cache() {
+    let platform = Platform::start_split().await;
+    let token = platform.admin_token().await;
+    let space = platform.org_and_space(&token, "demo", "dev").await;
+    let manifest = "applications:\n- name: remote\n  default-route: true\n";
+    let app = platform
+        .push(&token, &space, &sample_app("python"), manifest)
+        .await
+        .guid;
+    let (status, body) = platform.via_router("remote.apps.localhost", "/").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let client = LogCacheClient::new(platform.log_cache.as_deref().expect("log-cache")).unwrap();
+    let got = recent_until(&client, &app, &token, |lines| {
+        lines.iter().any(|l| l.source == "RTR") && lines.iter().any(|l| l.source == "APP/PROC/WEB")
+    })
+    .await;
+    // From the cell (staging and the instance), the router, and the Cloud Controller itself.
+    position(&got, "STG", "Staging app");
+    position(&got, "CELL", "Container became healthy");
+    position(&got, "APP/PROC/WEB", "python sample listening");
+    position(&got, "RTR", "\"GET / HTTP/1.1\" 200");
+    position(&got, "API", &format!("Created app with guid {app}"));
+
+    // The cell's container metrics reach it too: `cf app` shows the instance's memory.
+    let process = platform
+        .first_guid(&format!("/v3/apps/{app}/processes"), &token)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, stats) = platform
+            .get(&format!("/v3/processes/{process}/stats"), &token)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{stats}");
+        if stats["resources"][0]["usage"]["mem"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no usage in {stats:#}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     platform.stop().await;
 }

@@ -14,6 +14,9 @@ pub(crate) const INFO_PATH: &str = "/api/v1/info";
 /// Followed by `/<source_id>`; a source id may itself contain slashes.
 pub(crate) const READ_PATH: &str = "/api/v1/read";
 pub(crate) const META_PATH: &str = "/api/v1/meta";
+/// Where components on other machines send envelopes (POST, an [`EnvelopeBatch`]). Ingot's
+/// own: log-cache takes envelopes over gRPC from Loggregator, which Ingot does not run.
+pub(crate) const INGRESS_PATH: &str = "/internal/v1/envelopes";
 
 /// The log-cache version Ingot reports. The cf CLI needs at least 2.0.0 to use `/api/v1`.
 pub(crate) const VERSION: &str = "2.11.4";

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use chrono::{DateTime, Utc};
 use ingot_core::Clock;
+use ingot_core::metrics::Counter;
 use serde::Deserialize;
 
 use crate::envelope::Envelope;
@@ -53,6 +54,9 @@ struct Inner {
     bytes: AtomicUsize,
     /// Held by the one thread pruning; others carry on ingesting.
     pruning: Mutex<()>,
+    /// Envelopes stored, and envelopes evicted (by the per-source count or the memory cap).
+    ingested: Counter,
+    evicted: Counter,
 }
 
 struct Source {
@@ -73,6 +77,8 @@ impl LogCache {
                 sources: RwLock::default(),
                 bytes: AtomicUsize::new(0),
                 pruning: Mutex::new(()),
+                ingested: Counter::default(),
+                evicted: Counter::default(),
             }),
         }
     }
@@ -81,17 +87,19 @@ impl LogCache {
     /// moved to the next free nanosecond, so every envelope stays readable by a forward walk.
     pub fn ingest(&self, envelope: Envelope) {
         let (max_len, total) = (self.inner.config.max_per_source, &self.inner.bytes);
+        let evicted = &self.inner.evicted;
+        self.inner.ingested.inc();
         let bytes = {
             let sources = read(&self.inner.sources);
             if let Some(source) = sources.get(&envelope.source_id) {
-                source.insert(envelope, max_len, total)
+                source.insert(envelope, max_len, total, evicted)
             } else {
                 drop(sources);
                 let mut sources = write(&self.inner.sources);
                 let source = sources
                     .entry(envelope.source_id.clone())
                     .or_insert_with_key(|id| Source::new(id.clone()));
-                source.insert(envelope, max_len, total)
+                source.insert(envelope, max_len, total, evicted)
             }
         };
         if bytes > self.inner.config.max_bytes {
@@ -173,7 +181,8 @@ impl LogCache {
                 if source.bytes.load(Ordering::Relaxed) <= level {
                     continue;
                 }
-                let (trimmed, empty) = source.trim_to(level, &self.inner.bytes);
+                let (trimmed, empty) =
+                    source.trim_to(level, &self.inner.bytes, &self.inner.evicted);
                 freed += trimmed;
                 if empty {
                     emptied.push(id.clone());
@@ -205,12 +214,19 @@ impl Source {
     // subtracted before the insert it undoes was added (which would wrap the total around).
 
     /// Inserts, then evicts down to `max_len`; returns the new total over all sources.
-    fn insert(&self, envelope: Envelope, max_len: usize, total: &AtomicUsize) -> usize {
+    fn insert(
+        &self,
+        envelope: Envelope,
+        max_len: usize,
+        total: &AtomicUsize,
+        evicted: &Counter,
+    ) -> usize {
         let mut log = lock(&self.log);
         let added = log.insert(envelope);
         let mut freed = 0;
         while log.len() > max_len {
             freed += log.evict_oldest().unwrap_or(0);
+            evicted.inc();
         }
         self.bytes.store(log.bytes(), Ordering::Relaxed);
         let grown = total.fetch_add(added, Ordering::Relaxed) + added;
@@ -220,11 +236,12 @@ impl Source {
 
     /// Evicts the oldest envelopes until at most `level` bytes remain; returns the bytes
     /// freed and whether the source is now empty.
-    fn trim_to(&self, level: usize, total: &AtomicUsize) -> (usize, bool) {
+    fn trim_to(&self, level: usize, total: &AtomicUsize, evicted: &Counter) -> (usize, bool) {
         let mut log = lock(&self.log);
         let mut freed = 0;
         while log.bytes() > level {
             freed += log.evict_oldest().unwrap_or(0);
+            evicted.inc();
         }
         self.bytes.store(log.bytes(), Ordering::Relaxed);
         total.fetch_sub(freed, Ordering::Relaxed);
@@ -261,5 +278,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+mod prometheus;
 #[cfg(test)]
 mod tests;

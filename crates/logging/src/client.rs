@@ -1,12 +1,13 @@
 //! A log-cache client that reads as the cf CLI does; Ingot's end-to-end tests use it.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use reqwest::{Response, StatusCode, Url, header};
 
 use crate::access::AccessDenied;
 use crate::api::{ErrorBody, INFO_PATH, Info, META_PATH, MetaResponse, READ_PATH, ReadResponse};
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, EnvelopeType};
 use crate::error::Error;
 use crate::query::ReadQuery;
 use crate::source::SourceMeta;
@@ -98,7 +99,7 @@ impl LogCacheClient {
 }
 
 /// Passes a 2xx response through and turns anything else into the matching error.
-async fn success(response: Response) -> Result<Response, Error> {
+pub(crate) async fn success(response: Response) -> Result<Response, Error> {
     let status = response.status();
     if status.is_success() {
         return Ok(response);
@@ -118,4 +119,79 @@ async fn success(response: Response) -> Result<Response, Error> {
             })
         }
     }
+}
+
+/// How a [`LogWalk`] polls. `Default` is what `cf logs APP` (streaming) does.
+#[derive(Debug, Clone, Copy)]
+pub struct WalkOptions {
+    /// Wait after an empty read before reading again (cf CLI: 250 ms).
+    pub poll_interval: Duration,
+    /// Envelopes newer than now minus this wait for a later read, so ones stamped earlier but
+    /// stored a little later are not skipped (cf CLI: 2 s).
+    pub hold_back: Duration,
+}
+
+impl Default for WalkOptions {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_millis(250),
+            hold_back: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Follows a source's log envelopes forward in time, as `cf logs APP` does: read everything
+/// from the last timestamp seen, hold back the newest, wait when there is nothing new.
+#[derive(Debug)]
+pub struct LogWalk {
+    client: LogCacheClient,
+    source_id: String,
+    next_start: i64,
+    options: WalkOptions,
+}
+
+impl LogWalk {
+    /// Walks `source_id` from `start_time` (ns since the epoch) on.
+    pub fn new(
+        client: LogCacheClient,
+        source_id: &str,
+        start_time: i64,
+        options: WalkOptions,
+    ) -> Self {
+        Self {
+            client,
+            source_id: source_id.to_owned(),
+            next_start: start_time,
+            options,
+        }
+    }
+
+    /// The next non-empty batch of log envelopes, oldest first; waits until there is one.
+    /// `token` is read per call, as the CLI refreshes it while streaming.
+    ///
+    /// Errors: those of [`LogCacheClient::read`].
+    pub async fn next_batch(&mut self, token: &str) -> Result<Vec<Envelope>, Error> {
+        loop {
+            let hold_back = i64::try_from(self.options.hold_back.as_nanos()).unwrap_or(i64::MAX);
+            let query = ReadQuery {
+                start_time: self.next_start,
+                end_time: Some(now_ns().saturating_sub(hold_back)),
+                envelope_types: vec![EnvelopeType::Log],
+                ..ReadQuery::default()
+            };
+            if query.end_time > Some(query.start_time) {
+                let batch = self.client.read(&self.source_id, &query, token).await?;
+                if let Some(last) = batch.last() {
+                    self.next_start = last.timestamp + 1;
+                    return Ok(batch);
+                }
+            }
+            tokio::time::sleep(self.options.poll_interval).await;
+        }
+    }
+}
+
+/// The wall clock in ns since the epoch: log-cache's time base, and the CLI's.
+fn now_ns() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
 }

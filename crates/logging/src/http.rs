@@ -6,19 +6,21 @@
 
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use crate::access::{AccessDenied, LogAccess};
 use crate::api::{
-    EnvelopeBatch, ErrorBody, INFO_PATH, Info, META_PATH, MetaResponse, READ_PATH, ReadResponse,
-    VERSION,
+    EnvelopeBatch, ErrorBody, INFO_PATH, INGRESS_PATH, Info, META_PATH, MetaResponse, READ_PATH,
+    ReadResponse, VERSION,
 };
 use crate::cache::LogCache;
 use crate::query::{QueryError, ReadQuery};
+use crate::sink::EnvelopeSink;
 
 #[derive(Clone)]
 struct AppState {
@@ -33,6 +35,49 @@ pub fn router(cache: LogCache, access: Arc<dyn LogAccess>) -> Router {
         .route(&format!("{READ_PATH}/{{*source_id}}"), get(read_envelopes))
         .route(META_PATH, get(get_meta))
         .with_state(AppState { cache, access })
+}
+
+/// Largest ingress batch body: [`crate::EnvelopeForwarder`] sends at most
+/// [`crate::forward::MAX_BATCH`] envelopes, each at most [`crate::MAX_LOG_PAYLOAD`] of payload.
+const MAX_INGRESS_BODY: usize = 64 * 1024 * 1024;
+
+#[derive(Clone)]
+struct IngressState {
+    sink: Arc<dyn EnvelopeSink>,
+    /// `Bearer <secret>`, as forwarders send it.
+    expected: Arc<str>,
+}
+
+/// Envelope ingress for components in other processes: batches POSTed by an
+/// [`crate::EnvelopeForwarder`] holding the same `secret` go into `sink`.
+pub fn ingress_router(sink: Arc<dyn EnvelopeSink>, secret: &str) -> Router {
+    Router::new()
+        .route(INGRESS_PATH, post(ingest_batch))
+        .layer(DefaultBodyLimit::max(MAX_INGRESS_BODY))
+        .with_state(IngressState {
+            sink,
+            expected: format!("Bearer {secret}").into(),
+        })
+}
+
+async fn ingest_batch(
+    State(state): State<IngressState>,
+    headers: HeaderMap,
+    Json(body): Json<EnvelopeBatch>,
+) -> Result<StatusCode, ApiError> {
+    let given = authorization(&headers).unwrap_or_default();
+    if !constant_time_eq(given.as_bytes(), state.expected.as_bytes()) {
+        return Err(AccessDenied::Unauthenticated.into());
+    }
+    for envelope in body.batch {
+        state.sink.ingest(envelope);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Compares without stopping at the first difference, so timing does not reveal the secret.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn get_info(State(state): State<AppState>) -> Json<Info> {

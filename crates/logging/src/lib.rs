@@ -6,8 +6,9 @@
 //! What it knows: envelopes (logs, counters, gauges, timers, events), source ids and instance
 //! ids, log-cache's read semantics and wire format. What it must NOT know: apps, spaces, UAA
 //! tokens or the Cloud Controller. Who may read a source is decided by a [`LogAccess`] the
-//! wiring provides. Every component writes envelopes into a [`LogCache`]; nothing here calls
-//! other components. Which source drains where is configuration the wiring passes to a
+//! wiring provides. Every component writes envelopes into a [`LogCache`], or, from another
+//! process, into an [`EnvelopeForwarder`] that POSTs them to the log-cache's ingress
+//! ([`ingress_router`]). Which source drains where is configuration the wiring passes to a
 //! [`DrainRouter`].
 
 #![forbid(unsafe_code)]
@@ -18,6 +19,7 @@ mod cache;
 mod client;
 mod envelope;
 mod error;
+mod forward;
 mod http;
 mod intern;
 mod json;
@@ -31,13 +33,14 @@ pub use access::AllowAll;
 pub use access::{AccessDenied, LogAccess};
 pub use api::Info;
 pub use cache::{LogCache, LogCacheConfig};
-pub use client::LogCacheClient;
+pub use client::{LogCacheClient, LogWalk, WalkOptions};
 pub use envelope::{
     ContainerMetrics, Counter, Envelope, EnvelopeType, Event, Gauge, GaugeValue, Log, LogType,
     MAX_LOG_PAYLOAD, Message, Timer,
 };
 pub use error::Error;
-pub use http::router;
+pub use forward::{EnvelopeForwarder, ForwarderStats};
+pub use http::{ingress_router, router};
 pub use query::{DEFAULT_LIMIT, GO_ZERO_TIME_NS, MAX_LIMIT, QueryError, ReadQuery};
 pub use sink::EnvelopeSink;
 pub use source::SourceMeta;

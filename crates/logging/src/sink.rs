@@ -1,5 +1,7 @@
 //! Where components write envelopes. In `ingot up` every writer holds the one [`LogCache`];
-//! a component elsewhere would hold a client that forwards them.
+//! a component elsewhere holds an [`crate::EnvelopeForwarder`].
+
+use std::sync::Arc;
 
 use crate::{Envelope, LogCache};
 
@@ -10,5 +12,11 @@ pub trait EnvelopeSink: Send + Sync + 'static {
 impl EnvelopeSink for LogCache {
     fn ingest(&self, envelope: Envelope) {
         LogCache::ingest(self, envelope);
+    }
+}
+
+impl<S: EnvelopeSink + ?Sized> EnvelopeSink for Arc<S> {
+    fn ingest(&self, envelope: Envelope) {
+        (**self).ingest(envelope);
     }
 }

@@ -66,6 +66,10 @@ pub struct CellConfig {
     pub metrics_interval: Duration,
     /// SIGTERM to SIGKILL on a graceful stop (Cloud Foundry: 10 s).
     pub grace_time: Duration,
+    /// How long a retired LRP instance keeps running after its record has left the BBS (so
+    /// the route emitter has unregistered it) before its process gets SIGTERM: time for the
+    /// routers to forget it and for the requests they already sent it to finish (2 s).
+    pub drain_wait: Duration,
     pub health: HealthCheckConfig,
     /// The address the host reaches containers on (127.0.0.1 for the process backend).
     pub host_ip: String,
@@ -97,6 +101,7 @@ impl CellConfig {
             presence_ttl: Duration::from_secs(15),
             metrics_interval: Duration::from_secs(15),
             grace_time: Duration::from_secs(10),
+            drain_wait: Duration::from_secs(2),
             health: HealthCheckConfig::default(),
             host_ip: "127.0.0.1".into(),
             download_cache_dir: None,
@@ -126,6 +131,7 @@ mod tests {
         assert_eq!(config.presence_ttl, Duration::from_secs(15));
         assert_eq!(config.metrics_interval, Duration::from_secs(15));
         assert_eq!(config.grace_time, Duration::from_secs(10));
+        assert_eq!(config.drain_wait, Duration::from_secs(2));
         assert_eq!(config.health.starting_interval, Duration::from_secs(2));
         assert_eq!(config.health.healthy_interval, Duration::from_secs(30));
         assert_eq!(config.health.default_start_timeout, Duration::from_secs(60));

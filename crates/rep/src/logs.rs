@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use ingot_core::Clock;
+use ingot_core::metrics::Counter;
 use serde::{Deserialize, Serialize};
 
 use crate::log_rate_limit::{Admission, LogRateLimiter};
@@ -91,7 +92,25 @@ pub struct LogTarget {
     pub source_id: String,
     pub source_type: String,
     pub instance_id: String,
-    pub rate_limit: Option<Arc<Mutex<LogRateLimiter>>>,
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// An instance's log rate limit, and the cell-wide count of the lines it drops (for
+/// operators: `ingot_rep_log_lines_rate_limited_total`).
+#[derive(Debug, Clone)]
+pub struct RateLimit {
+    limiter: Arc<Mutex<LogRateLimiter>>,
+    dropped: Counter,
+}
+
+impl RateLimit {
+    pub fn new(bytes_per_second: u64, dropped: Counter) -> Self {
+        let now = tokio::time::Instant::now();
+        Self {
+            limiter: Arc::new(Mutex::new(LogRateLimiter::new(bytes_per_second, now))),
+            dropped,
+        }
+    }
 }
 
 impl std::fmt::Debug for LogTarget {
@@ -115,15 +134,20 @@ impl LogTarget {
     /// Writes a line, unless the rate limit drops it (then maybe a notice instead).
     pub fn emit(&self, stream: LogStream, message: impl Into<String>) {
         let message = message.into();
-        if let Some(limiter) = &self.rate_limit {
-            let admission = limiter
+        if let Some(limit) = &self.rate_limit {
+            let admission = limit
+                .limiter
                 .lock()
                 .expect("log rate limit lock")
                 .admit(message.len(), tokio::time::Instant::now());
             match admission {
                 Admission::Pass => {}
-                Admission::Drop => return,
+                Admission::Drop => {
+                    limit.dropped.inc();
+                    return;
+                }
                 Admission::DropWithNotice(notice) => {
+                    limit.dropped.inc();
                     return self.write(LogStream::Stdout, notice);
                 }
             }
@@ -162,10 +186,7 @@ mod tests {
             source_id: "app".into(),
             source_type: "APP/PROC/WEB".into(),
             instance_id: instance.into(),
-            rate_limit: limit.map(|bytes| {
-                let now = tokio::time::Instant::now();
-                Arc::new(Mutex::new(LogRateLimiter::new(bytes, now)))
-            }),
+            rate_limit: limit.map(|bytes| RateLimit::new(bytes, Counter::default())),
         }
     }
 

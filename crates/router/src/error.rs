@@ -9,4 +9,7 @@ pub enum Error {
     /// The BBS could not be read or subscribed to.
     #[error("bbs: {0}")]
     Bbs(#[from] ingot_bbs::Error),
+    /// The TLS certificate could not be loaded or generated.
+    #[error("router TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }

@@ -23,6 +23,23 @@ const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
+/// How the client reached the router; the `X-Forwarded-Proto` an endpoint sees unless the
+/// client sent one (as gorouter does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Https => "https",
+        }
+    }
+}
+
 /// The request's id: the client's `X-Vcap-Request-Id`, or a new one.
 pub fn request_id(headers: &HeaderMap, ids: &dyn IdGen) -> String {
     headers
@@ -68,7 +85,13 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
 }
 
 /// Adds what an endpoint is told about the request: who sent it, over what, when, and its id.
-pub fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, request_id: &str, now_ms: i64) {
+pub fn add_forwarded(
+    headers: &mut HeaderMap,
+    client: IpAddr,
+    scheme: Scheme,
+    request_id: &str,
+    now_ms: i64,
+) {
     let previous: Vec<&str> = headers
         .get_all(&X_FORWARDED_FOR)
         .iter()
@@ -81,7 +104,7 @@ pub fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, request_id: &str, 
     };
     set(headers, X_FORWARDED_FOR, &forwarded_for);
     if !headers.contains_key(&X_FORWARDED_PROTO) {
-        set(headers, X_FORWARDED_PROTO, "http");
+        set(headers, X_FORWARDED_PROTO, scheme.as_str());
     }
     set(headers, X_VCAP_REQUEST_ID, request_id);
     set(headers, X_REQUEST_START, &now_ms.to_string());
@@ -100,11 +123,22 @@ mod tests {
     #[test]
     fn forwarded_headers_are_added() {
         let mut h = HeaderMap::new();
-        add_forwarded(&mut h, "192.0.2.7".parse().unwrap(), "rid", 1234);
+        add_forwarded(
+            &mut h,
+            "192.0.2.7".parse().unwrap(),
+            Scheme::Http,
+            "rid",
+            1234,
+        );
         assert_eq!(h[&X_FORWARDED_FOR], "192.0.2.7");
         assert_eq!(h[&X_FORWARDED_PROTO], "http");
         assert_eq!(h[&X_VCAP_REQUEST_ID], "rid");
         assert_eq!(h[&X_REQUEST_START], "1234");
+        // Over TLS the endpoint is told https.
+        let mut h = HeaderMap::new();
+        let client = "192.0.2.7".parse().unwrap();
+        add_forwarded(&mut h, client, Scheme::Https, "rid", 1);
+        assert_eq!(h[&X_FORWARDED_PROTO], "https");
     }
 
     #[test]
@@ -112,10 +146,11 @@ mod tests {
         let mut h = HeaderMap::new();
         h.append(&X_FORWARDED_FOR, HeaderValue::from_static("1.1.1.1"));
         h.append(&X_FORWARDED_FOR, HeaderValue::from_static("2.2.2.2"));
-        h.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("https"));
-        add_forwarded(&mut h, "3.3.3.3".parse().unwrap(), "rid", 1);
+        h.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+        add_forwarded(&mut h, "3.3.3.3".parse().unwrap(), Scheme::Https, "rid", 1);
+        // The client's own value wins, as in gorouter.
         assert_eq!(h[&X_FORWARDED_FOR], "1.1.1.1, 2.2.2.2, 3.3.3.3");
-        assert_eq!(h[&X_FORWARDED_PROTO], "https");
+        assert_eq!(h[&X_FORWARDED_PROTO], "http");
     }
 
     #[test]

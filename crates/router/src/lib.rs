@@ -2,8 +2,8 @@
 //!
 //! What it knows: routes (a host plus an optional context path), the endpoints behind them
 //! (address, port, and the instance guid, index and process guid of the ActualLRP that runs
-//! there), and HTTP: proxying, retries, sticky sessions, forwarded headers, timeouts and
-//! upgrades. The route emitter reads DesiredLRPs' opaque `routes["cf-router"]` and RUNNING
+//! there), and HTTP: proxying, retries, sticky sessions, forwarded headers, timeouts,
+//! upgrades, TLS termination and HTTP/2. The route emitter reads DesiredLRPs' opaque `routes["cf-router"]` and RUNNING
 //! ActualLRPs from the BBS and keeps the route table equal to them.
 //!
 //! What it must NOT know: apps, spaces, organisations, domains as the Cloud Controller models
@@ -28,10 +28,13 @@ pub mod emitter;
 pub mod endpoint;
 pub mod error;
 pub mod headers;
+mod metrics;
 pub mod proxy;
 pub mod route;
 pub mod sticky;
 pub mod table;
+pub mod tls;
+mod workers;
 
 pub use access_log::{AccessLogRecord, AccessLogSink, TracingAccessLog};
 pub use emitter::{

@@ -1,8 +1,10 @@
-//! The HTTP proxy: Host and path to a route, the route to an endpoint, the request to the
-//! endpoint over a keep-alive pool, and the answer back, with retries, sticky sessions,
-//! forwarded headers, timeouts, upgrades and an access-log record.
+//! The HTTP proxy (plain HTTP/1.1, or TLS with HTTP/1.1 or HTTP/2): Host and path to a route,
+//! the route to an endpoint, the request to the endpoint over a keep-alive pool, and the answer
+//! back, with retries, sticky sessions, forwarded headers, timeouts, upgrades and an access-log
+//! record.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -21,16 +23,19 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use ingot_core::{Clock, IdGen, Shutdown, SystemClock, UuidIds};
-use tokio::net::TcpListener;
-use tokio_util::task::TaskTracker;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 use crate::access_log::{AccessLogRecord, AccessLogSink, TracingAccessLog};
 use crate::endpoint::{Endpoint, InFlight};
 use crate::error::Error;
-use crate::headers::{self, X_CF_ROUTER_ERROR, X_VCAP_REQUEST_ID};
+use crate::headers::{self, Scheme, X_CF_ROUTER_ERROR, X_VCAP_REQUEST_ID};
+use crate::metrics::RouterMetrics;
 use crate::route::{RouteKey, normalize_host};
 use crate::sticky;
 use crate::table::{Lookup, SharedRouteTable};
+use crate::workers::Workers;
 
 /// The body type of everything the router sends.
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
@@ -54,7 +59,8 @@ pub struct RouterConfig {
     /// Largest request head accepted; larger ones get 431.
     pub max_header_bytes: usize,
     /// How long a client connection may take to send a request head, and how long an idle
-    /// keep-alive connection stays open (hyper arms one timer for both).
+    /// keep-alive connection stays open (hyper arms one timer for both); over HTTP/2, how
+    /// long a connection may go without starting a stream.
     pub client_idle_timeout: Duration,
     /// How long idle connections to endpoints are kept in the pool.
     pub backend_idle_timeout: Duration,
@@ -64,6 +70,9 @@ pub struct RouterConfig {
     pub drain_timeout: Duration,
     /// Path the router answers itself (200) when the Host is not a route.
     pub health_path: String,
+    /// Threads serving client connections (each with its own backend pool); default: one
+    /// per core.
+    pub workers: usize,
 }
 
 impl Default for RouterConfig {
@@ -78,6 +87,7 @@ impl Default for RouterConfig {
             backend_max_idle: 100,
             drain_timeout: Duration::from_secs(10),
             health_path: "/health".into(),
+            workers: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 }
@@ -88,7 +98,7 @@ pub struct Router {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     config: RouterConfig,
     table: SharedRouteTable,
     client: Client<HttpConnector, ProxyBody>,
@@ -97,18 +107,12 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// For `X-Vcap-Request-Id` when the client sent none.
     ids: Arc<dyn IdGen>,
+    metrics: RouterMetrics,
 }
 
 impl Router {
     pub fn new(config: RouterConfig, table: SharedRouteTable) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(config.dial_timeout));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(config.backend_idle_timeout)
-            .pool_max_idle_per_host(config.backend_max_idle)
-            .pool_timer(TokioTimer::new())
-            .build(connector);
+        let client = backend_client(&config);
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -117,6 +121,7 @@ impl Router {
                 access_log: Arc::new(TracingAccessLog),
                 clock: Arc::new(SystemClock),
                 ids: Arc::new(UuidIds),
+                metrics: RouterMetrics::default(),
             }),
         }
     }
@@ -134,16 +139,14 @@ impl Router {
         })
     }
 
+    /// Registers the router's metrics (`ingot_router_*`) in `metrics` and answers
+    /// `GET /metrics` with them for requests whose Host is not a route, as `/health`.
+    pub fn with_metrics(self, metrics: &ingot_core::Metrics) -> Self {
+        self.rebuild(|inner| inner.metrics.register(metrics, inner.table.clone()))
+    }
+
     fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
-        let old = &self.inner;
-        let mut inner = Inner {
-            config: old.config.clone(),
-            table: old.table.clone(),
-            client: old.client.clone(),
-            access_log: old.access_log.clone(),
-            clock: old.clock.clone(),
-            ids: old.ids.clone(),
-        };
+        let mut inner = self.inner.copy(self.inner.client.clone());
         change(&mut inner);
         Self {
             inner: Arc::new(inner),
@@ -154,7 +157,32 @@ impl Router {
     /// in flight finish (up to `drain_timeout`).
     /// Errors: `Listener` (accepting failed for good).
     pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), Error> {
-        let tracker = TaskTracker::new();
+        self.accept(listener, None, shutdown).await
+    }
+
+    /// Serves HTTPS on `listener` with `tls` (see [`crate::tls::server_config`]): HTTP/2 when
+    /// the client picks `h2` among the ALPN protocols `tls` offers, HTTP/1.1 otherwise.
+    /// Stops as [`serve`](Self::serve) does. Errors: `Listener`.
+    pub async fn serve_tls(
+        self,
+        listener: TcpListener,
+        tls: Arc<crate::tls::ServerConfig>,
+        shutdown: Shutdown,
+    ) -> Result<(), Error> {
+        self.accept(listener, Some(TlsAcceptor::from(tls)), shutdown)
+            .await
+    }
+
+    async fn accept(
+        self,
+        listener: TcpListener,
+        tls: Option<TlsAcceptor>,
+        shutdown: Shutdown,
+    ) -> Result<(), Error> {
+        let config = &self.inner.config;
+        let mut workers =
+            Workers::start(config.workers, &self.inner, config.drain_timeout, &shutdown)
+                .map_err(Error::Listener)?;
         let result = loop {
             let (stream, peer) = tokio::select! {
                 () = shutdown.cancelled() => break Ok(()),
@@ -170,14 +198,31 @@ impl Router {
                 },
             };
             let _ = stream.set_nodelay(true);
-            let inner = self.inner.clone();
-            let shutdown = shutdown.clone();
-            tracker.spawn(async move { inner.serve_connection(stream, peer, shutdown).await });
+            workers.dispatch(stream, peer, tls.clone());
         };
-        tracker.close();
-        let _ = tokio::time::timeout(self.inner.config.drain_timeout, tracker.wait()).await;
+        workers.finish().await;
         result
     }
+}
+
+/// The pool of keep-alive connections to endpoints.
+fn backend_client(config: &RouterConfig) -> Client<HttpConnector, ProxyBody> {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(config.dial_timeout));
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(config.backend_idle_timeout)
+        .pool_max_idle_per_host(config.backend_max_idle)
+        .pool_timer(TokioTimer::new())
+        .build(connector)
+}
+
+/// Who a request came from and over what: what `X-Forwarded-For` and `X-Forwarded-Proto` tell
+/// the endpoint.
+#[derive(Debug, Clone, Copy)]
+struct Downstream {
+    peer: SocketAddr,
+    scheme: Scheme,
 }
 
 /// Errors that concern one connection, not the listener (e.g. out of file descriptors).
@@ -190,43 +235,121 @@ fn is_transient(e: &std::io::Error) -> bool {
 }
 
 impl Inner {
-    async fn serve_connection(
+    /// The same router with `client` as its backend pool.
+    fn copy(&self, client: Client<HttpConnector, ProxyBody>) -> Self {
+        Self {
+            config: self.config.clone(),
+            table: self.table.clone(),
+            client,
+            access_log: self.access_log.clone(),
+            clock: self.clock.clone(),
+            ids: self.ids.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    /// The same router with a backend pool of its own, for a worker thread: pooled
+    /// connections run on the thread that opened them.
+    pub(crate) fn for_worker(&self) -> Self {
+        self.copy(backend_client(&self.config))
+    }
+
+    /// Serves a connection a worker was handed, over TLS when `tls` is given.
+    pub(crate) async fn serve_accepted(
         self: Arc<Self>,
-        stream: tokio::net::TcpStream,
+        stream: TcpStream,
+        peer: SocketAddr,
+        tls: Option<TlsAcceptor>,
+        shutdown: Shutdown,
+    ) {
+        match tls {
+            None => {
+                let client = Downstream {
+                    peer,
+                    scheme: Scheme::Http,
+                };
+                self.serve_connection(stream, client, false, shutdown).await;
+            }
+            Some(tls) => self.serve_tls_connection(tls, stream, peer, shutdown).await,
+        }
+    }
+
+    /// The TLS handshake, which gets as long as a request head, then the connection.
+    async fn serve_tls_connection(
+        self: Arc<Self>,
+        tls: TlsAcceptor,
+        stream: TcpStream,
         peer: SocketAddr,
         shutdown: Shutdown,
     ) {
+        match tokio::time::timeout(self.config.client_idle_timeout, tls.accept(stream)).await {
+            Ok(Ok(stream)) => {
+                let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                let client = Downstream {
+                    peer,
+                    scheme: Scheme::Https,
+                };
+                self.serve_connection(stream, client, http2, shutdown).await;
+            }
+            Ok(Err(e)) => tracing::debug!(error = %e, %peer, "router: TLS handshake failed"),
+            Err(_) => tracing::debug!(%peer, "router: TLS handshake timed out"),
+        }
+    }
+
+    /// Serves one client connection, plain or TLS, over HTTP/1.1 or (`http2`) HTTP/2.
+    async fn serve_connection<S>(
+        self: Arc<Self>,
+        stream: S,
+        client: Downstream,
+        http2: bool,
+        shutdown: Shutdown,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let this = self.clone();
-        let service = service_fn(move |req| this.clone().handle(req, peer));
-        let mut builder = hyper::server::conn::http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.config.client_idle_timeout)
-            .max_buf_size(self.config.max_header_bytes.max(8192))
-            .keep_alive(true);
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .with_upgrades();
-        tokio::pin!(conn);
-        tokio::select! {
-            res = conn.as_mut() => {
-                if let Err(e) = res {
-                    tracing::debug!(error = %e, %peer, "router: client connection ended");
-                }
-            }
-            () = shutdown.cancelled() => {
-                conn.as_mut().graceful_shutdown();
-                let _ = conn.await;
-            }
+        let last_request = LastRequest::default();
+        let service = {
+            let last_request = last_request.clone();
+            service_fn(move |req| {
+                last_request.now();
+                this.clone().handle(req, client)
+            })
+        };
+        let io = TokioIo::new(stream);
+        let result = if http2 {
+            let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+            builder.timer(TokioTimer::new()).max_header_list_size(
+                u32::try_from(self.config.max_header_bytes).unwrap_or(u32::MAX),
+            );
+            let conn = builder.serve_connection(io, service);
+            // HTTP/2 has no header-read timeout: a connection that starts no stream for the
+            // idle timeout is asked to go away (streams still open finish first).
+            let idle = last_request.idle_for(self.config.client_idle_timeout);
+            until_shutdown(conn, |conn| conn.graceful_shutdown(), &shutdown, idle).await
+        } else {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(self.config.client_idle_timeout)
+                .max_buf_size(self.config.max_header_bytes.max(8192))
+                .keep_alive(true);
+            let conn = builder.serve_connection(io, service).with_upgrades();
+            // hyper's header-read timeout covers idle keep-alive connections.
+            let idle = std::future::pending::<bool>();
+            until_shutdown(conn, |conn| conn.graceful_shutdown(), &shutdown, idle).await
+        };
+        if let Err(e) = result {
+            tracing::debug!(error = %e, peer = %client.peer, "router: client connection ended");
         }
     }
 
     async fn handle(
         self: Arc<Self>,
         mut req: Request<Incoming>,
-        peer: SocketAddr,
+        client: Downstream,
     ) -> Result<Response<ProxyBody>, Infallible> {
         let started = Instant::now();
+        let peer = client.peer;
         let host = request_host(&req);
         let request_id = headers::request_id(req.headers(), self.ids.as_ref());
         let sticky = sticky::requested_instance(req.headers());
@@ -297,6 +420,9 @@ impl Inner {
                             None,
                         ));
                     }
+                    if let Some(resp) = self.metrics.scrape(&parts.method, &path) {
+                        return Ok(self.finish(record, started, &received, resp, None));
+                    }
                     let resp = router_error(
                         StatusCode::NOT_FOUND,
                         router_error::UNKNOWN_ROUTE,
@@ -338,7 +464,7 @@ impl Inner {
             };
             let had_body = !outgoing.is_end_stream();
             let request =
-                self.outgoing_request(&parts, outgoing, &endpoint, peer, &request_id, upgrade);
+                self.outgoing_request(&parts, outgoing, &endpoint, client, &request_id, upgrade);
             let forwarded = |name| {
                 request
                     .headers()
@@ -403,7 +529,7 @@ impl Inner {
         parts: &http::request::Parts,
         body: ProxyBody,
         endpoint: &Endpoint,
-        peer: SocketAddr,
+        client: Downstream,
         request_id: &str,
         upgrade: bool,
     ) -> Request<ProxyBody> {
@@ -416,9 +542,15 @@ impl Inner {
         *request.uri_mut() = uri;
         *request.headers_mut() = parts.headers.clone();
         let headers = request.headers_mut();
+        // HTTP/2 carries the host as the `:authority`; the endpoint needs it as `Host`.
+        if !headers.contains_key(header::HOST)
+            && let Some(authority) = parts.uri.authority()
+        {
+            headers::set(headers, header::HOST, authority.as_str());
+        }
         headers::strip_hop_by_hop(headers, upgrade);
         let now_ms = self.clock.now().timestamp_millis();
-        headers::add_forwarded(headers, peer.ip(), request_id, now_ms);
+        headers::add_forwarded(headers, client.peer.ip(), client.scheme, request_id, now_ms);
         request
     }
 
@@ -445,6 +577,10 @@ impl Inner {
             resp.headers_mut().insert(X_VCAP_REQUEST_ID, value);
         }
         record.status = resp.status().as_u16();
+        self.metrics.responded(
+            record.status,
+            record.router_error == Some(router_error::ENDPOINT_FAILURE),
+        );
         let sink = self.access_log.clone();
         resp.map(|body| {
             LoggedBody {
@@ -459,6 +595,73 @@ impl Inner {
             }
             .boxed()
         })
+    }
+}
+
+/// Runs a client connection to its end; on `shutdown`, or once `idle` completes, it finishes
+/// the requests it has and closes. `idle` tells whether the connection was never used: then
+/// it is dropped at once, since an HTTP/2 client that never sent its preface would hold up a
+/// graceful close for good.
+async fn until_shutdown<C>(
+    conn: C,
+    graceful: impl FnOnce(Pin<&mut C>),
+    shutdown: &Shutdown,
+    idle: impl Future<Output = bool>,
+) -> Result<(), hyper::Error>
+where
+    C: Future<Output = Result<(), hyper::Error>>,
+{
+    tokio::pin!(conn);
+    tokio::select! {
+        res = conn.as_mut() => res,
+        () = shutdown.cancelled() => {
+            graceful(conn.as_mut());
+            conn.await
+        }
+        unused = idle => {
+            if unused {
+                return Ok(());
+            }
+            graceful(conn.as_mut());
+            conn.await
+        }
+    }
+}
+
+/// When a connection last started a request.
+#[derive(Clone)]
+struct LastRequest {
+    opened: Instant,
+    /// Milliseconds after `opened`, plus one; 0 while no request has started.
+    at_ms: Arc<AtomicU64>,
+}
+
+impl Default for LastRequest {
+    fn default() -> Self {
+        Self {
+            opened: Instant::now(),
+            at_ms: Arc::default(),
+        }
+    }
+}
+
+impl LastRequest {
+    fn now(&self) {
+        let ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        self.at_ms.store(ms + 1, Ordering::Relaxed);
+    }
+
+    /// Completes once no request has started for `timeout`; `true` when none ever did.
+    async fn idle_for(&self, timeout: Duration) -> bool {
+        loop {
+            let at_ms = self.at_ms.load(Ordering::Relaxed);
+            let last = self.opened + Duration::from_millis(at_ms.saturating_sub(1));
+            let deadline = last + timeout;
+            if Instant::now() >= deadline {
+                return at_ms == 0;
+            }
+            tokio::time::sleep_until(deadline.into()).await;
+        }
     }
 }
 

@@ -19,6 +19,21 @@ pub enum LoadBalancing {
     LeastConnection,
 }
 
+impl std::str::FromStr for LoadBalancing {
+    type Err = String;
+
+    /// gorouter's names: `round-robin`, `least-connection`.
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "round-robin" => Ok(Self::RoundRobin),
+            "least-connection" => Ok(Self::LeastConnection),
+            other => Err(format!(
+                "unknown load balancing {other:?}: use \"round-robin\" or \"least-connection\""
+            )),
+        }
+    }
+}
+
 /// What the table answers for a request.
 #[derive(Debug)]
 pub enum Lookup {
@@ -58,10 +73,15 @@ struct Pool {
     next: usize,
 }
 
+type Hosts = HashMap<String, BTreeMap<String, Pool>>;
+
 /// Routes by host, then by context path, each with its pool of endpoints.
 #[derive(Debug, Default)]
 pub struct RouteTable {
-    hosts: HashMap<String, BTreeMap<String, Pool>>,
+    hosts: Hosts,
+    /// Routes configured with the router (the system domain's components), not learnt from
+    /// the BBS: syncs keep them and the proxy never prunes them.
+    statics: BTreeMap<RouteKey, Vec<Endpoint>>,
     balancing: LoadBalancing,
 }
 
@@ -69,8 +89,19 @@ impl RouteTable {
     pub fn new(balancing: LoadBalancing) -> Self {
         Self {
             hosts: HashMap::new(),
+            statics: BTreeMap::new(),
             balancing,
         }
+    }
+
+    /// Adds a static route to `endpoint`: it stays through every [`sync`](Self::sync) and
+    /// [`unregister`](Self::unregister).
+    pub fn add_static(&mut self, route: &RouteKey, endpoint: Endpoint) {
+        self.statics
+            .entry(route.clone())
+            .or_default()
+            .push(endpoint.clone());
+        self.register(route, endpoint);
     }
 
     pub fn shared(balancing: LoadBalancing) -> SharedRouteTable {
@@ -94,8 +125,16 @@ impl RouteTable {
     }
 
     /// Removes the endpoint (by `address:port`) from the route; the route itself stays.
-    /// Requests already sent to it complete: they hold their own reference.
+    /// Requests already sent to it complete: they hold their own reference. A static endpoint
+    /// stays: nothing would bring it back.
     pub fn unregister(&mut self, route: &RouteKey, addr: &str) -> bool {
+        let is_static = self
+            .statics
+            .get(route)
+            .is_some_and(|endpoints| endpoints.iter().any(|e| e.addr() == addr));
+        if is_static {
+            return false;
+        }
         let Some(pool) = self
             .hosts
             .get_mut(&route.host)
@@ -118,33 +157,19 @@ impl RouteTable {
         }
     }
 
-    /// Makes the table exactly `registrations`, keeping the in-flight counts and round-robin
-    /// positions of what stays.
+    /// Makes the table exactly `registrations` plus the static routes, keeping the in-flight
+    /// counts and round-robin positions of what stays.
     pub fn sync<'a>(
         &mut self,
         registrations: impl IntoIterator<Item = (&'a RouteKey, impl IntoIterator<Item = &'a Endpoint>)>,
     ) {
-        let mut next: HashMap<String, BTreeMap<String, Pool>> = HashMap::new();
+        let old = std::mem::take(&mut self.hosts);
+        let mut next = Hosts::new();
         for (route, endpoints) in registrations {
-            let old = self
-                .hosts
-                .get_mut(&route.host)
-                .and_then(|paths| paths.remove(&route.path))
-                .unwrap_or_default();
-            let mut pool = Pool {
-                entries: Vec::new(),
-                next: old.next,
-            };
-            for endpoint in endpoints {
-                let kept = old.entries.iter().find(|e| *e.endpoint == *endpoint);
-                pool.entries.push(
-                    kept.cloned()
-                        .unwrap_or_else(|| Entry::new(Arc::new(endpoint.clone()))),
-                );
-            }
-            next.entry(route.host.clone())
-                .or_default()
-                .insert(route.path.clone(), pool);
+            place(&old, &mut next, route, endpoints);
+        }
+        for (route, endpoints) in &self.statics {
+            place(&old, &mut next, route, endpoints);
         }
         self.hosts = next;
     }
@@ -267,6 +292,38 @@ impl RouteTable {
             .or_default()
             .entry(route.path.clone())
             .or_default()
+    }
+}
+
+/// Adds `endpoints` to `route` in `next`, carrying over what `old` knew of each (in-flight
+/// count) and of the route (round-robin position). An address already there is not doubled.
+fn place<'a>(
+    old: &Hosts,
+    next: &mut Hosts,
+    route: &RouteKey,
+    endpoints: impl IntoIterator<Item = &'a Endpoint>,
+) {
+    let old = old
+        .get(&route.host)
+        .and_then(|paths| paths.get(&route.path));
+    let pool = next
+        .entry(route.host.clone())
+        .or_default()
+        .entry(route.path.clone())
+        .or_insert_with(|| Pool {
+            entries: Vec::new(),
+            next: old.map_or(0, |pool| pool.next),
+        });
+    for endpoint in endpoints {
+        let addr = endpoint.addr();
+        if pool.entries.iter().any(|e| *e.addr == *addr) {
+            continue;
+        }
+        let kept = old.and_then(|pool| pool.entries.iter().find(|e| *e.endpoint == *endpoint));
+        pool.entries.push(
+            kept.cloned()
+                .unwrap_or_else(|| Entry::new(Arc::new(endpoint.clone()))),
+        );
     }
 }
 
@@ -434,6 +491,29 @@ mod tests {
             t.select_route(route, None, &[]),
             Lookup::UnknownRoute
         ));
+    }
+
+    #[test]
+    fn static_routes_survive_syncs_and_pruning() {
+        let mut t = RouteTable::default();
+        let api = RouteKey::parse("api.sys.test");
+        t.add_static(&api, ep(9, "cloud_controller"));
+        let app = RouteKey::parse("app.apps.test");
+        let mut regs = BTreeMap::new();
+        regs.insert(app.clone(), vec![ep(1, "app")]);
+        t.sync(regs.iter());
+        assert_eq!(t.routes(), [api.clone(), app.clone()]);
+        assert!(!t.unregister(&api, "10.0.0.1:9"));
+        // A static route shared with an app keeps both.
+        regs.insert(api.clone(), vec![ep(2, "squatter")]);
+        t.sync(regs.iter());
+        assert_eq!(t.endpoints(&api).len(), 2);
+        t.sync(BTreeMap::<RouteKey, Vec<Endpoint>>::new().iter());
+        assert_eq!(
+            pick(&mut t, "api.sys.test", "/v3", None),
+            "cloud_controller"
+        );
+        assert_eq!(t.routes(), [api]);
     }
 
     #[test]

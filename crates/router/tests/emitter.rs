@@ -427,3 +427,38 @@ async fn a_dropped_events_stream_is_resubscribed_and_resynced() {
     shutdown.cancel();
     bbs.close().await;
 }
+
+#[tokio::test]
+async fn static_routes_survive_emitter_syncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let shutdown = Shutdown::new();
+    let bbs = start_bbs(&dir, &shutdown).await;
+    let api: Arc<dyn BbsApi> = Arc::new(bbs.clone());
+    let table = RouteTable::shared(LoadBalancing::RoundRobin);
+    // What `ingot up` configures for its Cloud Controller.
+    let cloud_controller = support::endpoint(backend(7).await, 7);
+    table
+        .lock()
+        .unwrap()
+        .add_static(&RouteKey::parse("api.sys.test"), cloud_controller);
+    let router = TestRouter::start_with_table(RouterConfig::default(), table.clone()).await;
+    let emitter = RouteEmitter::new(api.clone(), table.clone(), EmitterConfig::default());
+
+    api.desire_lrp(web_lrp(1)).await.unwrap();
+    run_instance(api.as_ref(), 0, backend(0).await).await;
+    emitter.sync().await.unwrap();
+    assert_eq!(router.get("web.example.com", "/").await, (200, "0".into()));
+    assert_eq!(router.get("api.sys.test", "/v3").await, (200, "7".into()));
+
+    api.remove_desired_lrp(GUID).await.unwrap();
+    emitter.sync().await.unwrap();
+    assert_eq!(router.get("web.example.com", "/").await.0, 404);
+    assert_eq!(router.get("api.sys.test", "/v3").await, (200, "7".into()));
+    assert_eq!(
+        table.lock().unwrap().routes(),
+        [RouteKey::parse("api.sys.test")]
+    );
+
+    shutdown.cancel();
+    bbs.close().await;
+}

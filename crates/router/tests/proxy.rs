@@ -5,7 +5,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use ingot_router::{RouteKey, RouterConfig};
+use ingot_router::{LoadBalancing, RouteKey, RouteTable, RouterConfig};
 use support::{TestRouter, backend, dead_addr, endpoint, eventually};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -369,6 +369,33 @@ async fn read_head(conn: &mut TcpStream) -> String {
     String::from_utf8(head).unwrap()
 }
 
+/// A backend that takes one request, says so on `arrived`, and answers `body` only once
+/// `release` fires.
+async fn held_backend(
+    body: &'static str,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Receiver<()>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let (arrived_tx, arrived) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        read_head(&mut conn).await;
+        arrived_tx.send(()).unwrap();
+        released.await.unwrap();
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        conn.write_all(response.as_bytes()).await.unwrap();
+    });
+    (addr, arrived, release)
+}
+
 #[tokio::test]
 async fn request_bodies_are_forwarded() {
     let router = TestRouter::start(RouterConfig::default()).await;
@@ -389,19 +416,7 @@ async fn request_bodies_are_forwarded() {
 #[tokio::test]
 async fn a_request_in_flight_survives_its_endpoint_being_removed() {
     let router = TestRouter::start(RouterConfig::default()).await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (release, released) = tokio::sync::oneshot::channel::<()>();
-    let (arrived_tx, arrived) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let (mut conn, _) = listener.accept().await.unwrap();
-        read_head(&mut conn).await;
-        arrived_tx.send(()).unwrap();
-        released.await.unwrap();
-        conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone")
-            .await
-            .unwrap();
-    });
+    let (addr, arrived, release) = held_backend("done").await;
     router.register("drain.example.com", endpoint(addr, 0));
     let request = tokio::spawn({
         let req = router.request("drain.example.com", "/");
@@ -416,4 +431,24 @@ async fn a_request_in_flight_survives_its_endpoint_being_removed() {
     assert_eq!(router.get("drain.example.com", "/").await.0, 404);
     release.send(()).unwrap();
     assert_eq!(request.await.unwrap(), (200, "done".into()));
+}
+
+#[tokio::test]
+async fn least_connection_prefers_the_idle_endpoint() {
+    let table = RouteTable::shared(LoadBalancing::LeastConnection);
+    let router = TestRouter::start_with_table(RouterConfig::default(), table).await;
+    // Endpoint 0 holds the first request until released; endpoint 1 answers at once.
+    let (busy, arrived, release) = held_backend("0").await;
+    router.register("lc.example.com", endpoint(busy, 0));
+    router.register("lc.example.com", endpoint(backend(1).await, 1));
+
+    let slow = tokio::spawn(router.request("lc.example.com", "/").send());
+    arrived.await.unwrap();
+    // Round robin would send every other request to the busy endpoint and hang there.
+    for _ in 0..4 {
+        assert_eq!(router.get("lc.example.com", "/").await, (200, "1".into()));
+    }
+    release.send(()).unwrap();
+    let resp = slow.await.unwrap().unwrap();
+    assert_eq!(resp.text().await.unwrap(), "0");
 }

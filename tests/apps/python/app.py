@@ -1,8 +1,12 @@
-"""Sample app for python_buildpack: answers GET / and exits on GET /crash."""
+"""Sample app for python_buildpack: answers GET /, exits on GET /crash, and on
+GET /log?n=N writes N numbered lines to stdout and to stderr, each stamped with the time (ns)
+just before it is written, so tests can follow them and benchmarks can time them."""
 
 import os
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 try:  # present when the test vendors it (see the buildpack tests)
     import greeting
@@ -17,6 +21,12 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/crash":
             print("crashing on request", flush=True)
             os._exit(3)
+        url = urlsplit(self.path)
+        if url.path == "/log":
+            count = int(parse_qs(url.query).get("n", ["1"])[0])
+            for i in range(count):
+                print("log line %d out at %d" % (i, time.time_ns()), flush=True)
+                print("log line %d err at %d" % (i, time.time_ns()), file=sys.stderr, flush=True)
         body = "hello from python, instance %s%s\n" % (
             os.environ.get("CF_INSTANCE_INDEX", "?"),
             EXTRA,

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::error::Error;
 use crate::loops::converger::{ConvergenceInput, ConvergenceResult, plan};
@@ -10,6 +11,7 @@ use crate::service::Core;
 
 impl Core {
     pub(crate) async fn converge(self: &Arc<Self>) -> Result<ConvergenceResult, Error> {
+        let started = Instant::now();
         let now = self.now();
         let gone = self.cells.prune(now);
         if !gone.is_empty() {
@@ -43,6 +45,7 @@ impl Core {
             );
         }
         self.apply(&input, &result).await;
+        self.metrics.converged(&input, started.elapsed());
         Ok(result)
     }
 

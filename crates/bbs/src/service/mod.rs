@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use ingot_auction::{AuctionRunner, TokioClock};
-use ingot_core::{Clock, Database, DatabaseUrl, IdGen, Shutdown};
+use ingot_core::{Clock, Database, DatabaseUrl, IdGen, Metrics, Shutdown};
 use tokio::task::JoinHandle;
 
 use crate::auctioneer::{BbsAuctionDelegate, PresenceCellClients};
@@ -21,6 +21,7 @@ use crate::config::BbsConfig;
 use crate::error::Error;
 use crate::events::EventHub;
 use crate::loops::converger::{self, ConvergenceRules};
+use crate::metrics::BbsMetrics;
 use crate::models::{Nanos, TransitionContext, to_nanos};
 use crate::rep_client::RepClientFactory;
 use crate::store::{SqliteStore, Store};
@@ -64,6 +65,7 @@ pub(crate) struct Core {
     pub(crate) rep_clients: Arc<dyn RepClientFactory>,
     pub(crate) auctioneer: AuctionRunner,
     pub(crate) http: reqwest::Client,
+    pub(crate) metrics: BbsMetrics,
     pub(crate) shutdown: Shutdown,
 }
 
@@ -134,6 +136,7 @@ impl Bbs {
             ids: deps.ids,
             rep_clients: deps.rep_clients,
             http,
+            metrics: BbsMetrics::default(),
             shutdown: shutdown.clone(),
         });
 
@@ -175,6 +178,12 @@ impl Bbs {
     /// The HTTP API for this BBS (see `docs/030-bbs-api.md`).
     pub fn router(&self) -> axum::Router {
         crate::http::router(Arc::new(self.clone()))
+    }
+
+    /// Registers the BBS's metrics (`ingot_bbs_*`, `ingot_auctioneer_*`) in `metrics`. The
+    /// LRP and Task counts by state are those of the last convergence.
+    pub fn register_metrics(&self, metrics: &Metrics) {
+        self.core.metrics.register(metrics);
     }
 
     /// Runs one convergence now and returns what it planned. Tests and operators use this;

@@ -318,6 +318,11 @@ impl Service {
                 None,
             )
             .await?;
+        let counter = match build.state {
+            BuildState::Staged => &self.staging_counts.succeeded,
+            _ => &self.staging_counts.failed,
+        };
+        counter.inc();
         Ok(build)
     }
 

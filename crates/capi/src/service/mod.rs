@@ -20,6 +20,7 @@ mod quotas;
 mod roles;
 mod routes;
 mod spaces;
+mod staging_counts;
 mod stats;
 mod tasks;
 mod users;
@@ -111,6 +112,8 @@ pub struct Service {
     pub(crate) default_quota_guid: String,
     /// Users already known to exist in the CCDB, so first-use creation costs one write ever.
     known_users: Mutex<HashSet<String>>,
+    /// How stagings ended, for operators' metrics.
+    pub(crate) staging_counts: staging_counts::StagingCounts,
 }
 
 /// Turns a permission decision into the error CC gives for it.
@@ -145,6 +148,7 @@ impl Service {
             nsync: Arc::new(Notify::new()),
             default_quota_guid,
             known_users: Mutex::new(HashSet::new()),
+            staging_counts: staging_counts::StagingCounts::default(),
         }
     }
 

@@ -32,6 +32,7 @@ mod child;
 mod container;
 mod depot;
 mod group;
+mod growth;
 mod output;
 mod ports;
 mod procfs;

@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 pub struct Platform {
-    /// The running processes, in start order (one for `ingot up`, two when split).
+    /// The running processes, in start order (one for `ingot up`, five when split).
     pub ingots: Vec<Ingot>,
     pub api: String,
     pub uaa: String,
@@ -56,18 +56,11 @@ impl Platform {
         .await
     }
 
-    async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+    /// `ingot up` with the test's changes to its configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
         let mut config = Config::ephemeral(data_dir.path());
-        // Containers run the lifecycle from the ingot binary, not from this test binary.
-        config.lifecycle_binary = Some(env!("CARGO_BIN_EXE_ingot").into());
-        // A fixed cell size: by default it is the machine's memory and the data dir's free
-        // disk, which parallel tests and build output make vary (the process backend enforces
-        // neither).
-        config.cell.memory_mb = 64 * 1024;
-        config.cell.disk_mb = 256 * 1024;
-        // Usage shows in process stats within a second, not Diego's 15.
-        config.cell.metrics_interval = Duration::from_secs(1);
+        Self::test_cell(&mut config);
         adjust(&mut config);
         let ingot = Ingot::start(config.clone(), Role::All).await.unwrap();
         let endpoints = ingot.endpoints().clone();
@@ -97,9 +90,11 @@ impl Platform {
             .push(Ingot::start(config, Role::All).await.unwrap());
     }
 
-    /// `ingot uaa`, `ingot bbs` and `ingot cc` as separate components: the Cloud Controller
-    /// reaches the UAA (token keys, SCIM lookups with the admin client) and the BBS only over
-    /// HTTP.
+    /// `ingot uaa`, `ingot bbs`, `ingot cc`, `ingot cell` and `ingot router` as separate
+    /// components: they reach each other only over HTTP. The Cloud Controller reaches the UAA
+    /// (token keys, SCIM lookups with the admin client) and the BBS; the cell and the router
+    /// follow the BBS and forward their envelopes to the log-cache that runs with the Cloud
+    /// Controller.
     pub async fn start_split() -> Self {
         let data_dir = tempfile::tempdir().unwrap();
         let uaa = Ingot::start(Config::ephemeral(data_dir.path().join("uaa")), Role::Uaa)
@@ -107,13 +102,13 @@ impl Platform {
             .unwrap();
         let uaa_url = uaa.endpoints().uaa_url.clone().unwrap();
         let credentials = uaa.credentials().unwrap().clone();
-        // The Cloud Controller runs apps on a BBS of its own, reached over HTTP too.
         let bbs = Ingot::start(Config::ephemeral(data_dir.path().join("bbs")), Role::Bbs)
             .await
             .unwrap();
+        let bbs_url = bbs.endpoints().bbs_url.clone();
         let mut cc_config = Config::ephemeral(data_dir.path().join("cc"));
         cc_config.uaa_url = Some(uaa_url.clone());
-        cc_config.bbs_url = bbs.endpoints().bbs_url.clone();
+        cc_config.bbs_url = bbs_url.clone();
         cc_config.uaa_client_secret = Some(ingot::config::Secret(credentials.admin_client_secret));
         let cc = Ingot::start(cc_config, Role::CloudController)
             .await
@@ -123,13 +118,47 @@ impl Platform {
             "the Cloud Controller alone holds no admin credentials"
         );
         let api = cc.endpoints().api_url.clone().unwrap();
-        Self::new(
-            vec![uaa, bbs, cc],
+        let log_cache = cc.endpoints().log_cache_url.clone();
+        // What the cell and the router present to the Cloud Controller's log-cache.
+        let secret =
+            std::fs::read_to_string(data_dir.path().join("cc/log-ingress-secret")).unwrap();
+        let remote = |name: &str| {
+            let mut config = Config::ephemeral(data_dir.path().join(name));
+            config.bbs_url = bbs_url.clone();
+            config.log_cache_url = log_cache.clone();
+            config.log_ingress_secret = Some(ingot::config::Secret(secret.clone()));
+            config
+        };
+        let mut cell_config = remote("cell");
+        Self::test_cell(&mut cell_config);
+        let cell = Ingot::start(cell_config, Role::Cell).await.unwrap();
+        let router = Ingot::start(remote("router"), Role::Router).await.unwrap();
+        let router_url = router.endpoints().router_url.clone();
+        let mut platform = Self::new(
+            vec![uaa, bbs, cc, cell, router],
             api,
             uaa_url,
             credentials.admin_password,
             data_dir,
-        )
+        );
+        platform.router = router_url;
+        platform.bbs = bbs_url;
+        platform.log_cache = log_cache;
+        platform._apps = binary::AppProcessGuard(platform._data_dir.path().join("cell"));
+        platform
+    }
+
+    /// A cell fit for tests: the lifecycle from the ingot binary, a fixed size, fast metrics.
+    fn test_cell(config: &mut Config) {
+        // Containers run the lifecycle from the ingot binary, not from this test binary.
+        config.lifecycle_binary = Some(env!("CARGO_BIN_EXE_ingot").into());
+        // A fixed cell size: by default it is the machine's memory and the data dir's free
+        // disk, which parallel tests and build output make vary (the process backend enforces
+        // neither).
+        config.cell.memory_mb = 64 * 1024;
+        config.cell.disk_mb = 256 * 1024;
+        // Usage shows in process stats within a second, not Diego's 15.
+        config.cell.metrics_interval = Duration::from_secs(1);
     }
 
     fn new(

@@ -335,3 +335,29 @@ fn concurrent_ingest_under_a_memory_cap_keeps_the_accounting_exact() {
     let meta = cache.meta();
     assert!(meta.values().all(|m| m.count <= 500));
 }
+
+#[test]
+fn metrics_count_ingested_and_evicted_envelopes_and_read_what_is_held() {
+    let cache = cache_with(LogCacheConfig {
+        max_per_source: 3,
+        ..LogCacheConfig::default()
+    });
+    let metrics = ingot_core::Metrics::new();
+    cache.register_metrics(&metrics);
+    for i in 1..=5 {
+        cache.ingest(line("a", &i.to_string(), NOW - 100 + i));
+    }
+    cache.ingest(line("b", "kept", NOW - 1));
+
+    let text = metrics.encode();
+    let lines: Vec<&str> = text.lines().collect();
+    for line in [
+        "ingot_log_cache_envelopes_ingested_total 6",
+        "ingot_log_cache_envelopes_evicted_total 2",
+        "ingot_log_cache_sources 2",
+        "ingot_log_cache_envelopes 4",
+        &format!("ingot_log_cache_memory_bytes {}", cache.bytes()),
+    ] {
+        assert!(lines.contains(&line), "{line} in {text}");
+    }
+}

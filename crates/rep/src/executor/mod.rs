@@ -5,6 +5,7 @@
 
 pub mod capacity;
 pub mod container;
+mod prometheus;
 pub mod steps;
 
 use std::collections::BTreeMap;
@@ -138,6 +139,8 @@ struct Entry {
     garden: Option<Arc<dyn ingot_garden::Container>>,
     healthy: Option<watch::Receiver<bool>>,
     stop_requested: bool,
+    /// A stop waits for its time to signal the steps (see `Executor::stop_after`).
+    stop_waiting: bool,
     runner: Option<JoinHandle<()>>,
     /// Hands a re-adopted container's runner its monitor (see `Executor::monitor_adopted`).
     adopted_monitor: Option<oneshot::Sender<BoxStep>>,
@@ -151,6 +154,7 @@ struct Inner {
     events: broadcast::Sender<ContainerEvent>,
     http: reqwest::Client,
     cache: Arc<DownloadCache>,
+    counters: prometheus::ExecutorCounters,
 }
 
 /// The executor. Cheap to clone; clones share the same containers.
@@ -185,6 +189,7 @@ impl Executor {
                 events: broadcast::channel(1024).0,
                 http: reqwest::Client::new(),
                 cache,
+                counters: prometheus::ExecutorCounters::default(),
             }),
         }
     }
@@ -252,6 +257,7 @@ impl Executor {
                 garden: None,
                 healthy: None,
                 stop_requested: false,
+                stop_waiting: false,
                 runner: None,
                 adopted_monitor: None,
             },
@@ -332,6 +338,7 @@ impl Executor {
         .await;
         match created {
             Ok((container, ports, host_ip)) => {
+                self.inner.counters.creates.inc();
                 let mut entries = self.inner.entries.lock().expect("entries lock");
                 let entry = entries.get_mut(guid).ok_or_else(|| not_found(guid))?;
                 entry.container.state = transition(entry.container.state, Transition::Create)?;
@@ -348,6 +355,7 @@ impl Executor {
                 Ok(entry.container.clone())
             }
             Err(e) => {
+                self.inner.counters.create_failures.inc();
                 if let Some(log) = &log {
                     log.err(format!(
                         "Cell {owner} failed to create container for instance {guid}: {e}"
@@ -440,11 +448,21 @@ impl Executor {
     /// which a run step does gracefully (SIGTERM, then SIGKILL after the grace time).
     /// Stopping a missing or completed container is not an error.
     pub fn stop(&self, guid: &str) {
-        let idle = {
+        self.stop_after(guid, Duration::ZERO);
+    }
+
+    /// [`stop`](Self::stop), with the steps signalled only once `wait` has passed. The
+    /// container counts as stopped at once: it completes with `stopped` even if its process
+    /// exits meanwhile, and a `stop` during the wait does not cut it short.
+    pub fn stop_after(&self, guid: &str, wait: Duration) {
+        {
             let mut entries = self.inner.entries.lock().expect("entries lock");
             let Some(entry) = entries.get_mut(guid) else {
                 return;
             };
+            if entry.stop_waiting {
+                return;
+            }
             if let Some(log) = &entry.log
                 && !entry.stop_requested
                 && entry.container.state != ContainerState::Completed
@@ -453,12 +471,18 @@ impl Executor {
                 log.out(format!("Cell {owner} stopping instance {guid}"));
             }
             entry.stop_requested = true;
-            entry.cancel.cancel();
-            entry.runner.is_none() && entry.container.state != ContainerState::Initializing
-        };
-        if idle {
-            self.inner.finish(guid, Err(StepError::Cancelled));
+            if !wait.is_zero() && entry.container.state != ContainerState::Completed {
+                entry.stop_waiting = true;
+                let inner = self.inner.clone();
+                let guid = guid.to_owned();
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    inner.cancel_steps(&guid);
+                });
+                return;
+            }
         }
+        self.inner.cancel_steps(guid);
     }
 
     /// Destroys the Garden container (if any) and releases the allocation. Deleting a missing
@@ -645,6 +669,7 @@ impl Executor {
                     garden: Some(container),
                     healthy: None,
                     stop_requested: false,
+                    stop_waiting: false,
                     adopted_monitor: runner.is_some().then_some(monitor_tx),
                     runner,
                 },
@@ -690,6 +715,22 @@ impl Executor {
 }
 
 impl Inner {
+    /// Signals a stopping container's steps to end; one with none running completes now.
+    fn cancel_steps(&self, guid: &str) {
+        let idle = {
+            let mut entries = self.entries.lock().expect("entries lock");
+            let Some(entry) = entries.get_mut(guid) else {
+                return;
+            };
+            entry.stop_waiting = false;
+            entry.cancel.cancel();
+            entry.runner.is_none() && entry.container.state != ContainerState::Initializing
+        };
+        if idle {
+            self.finish(guid, Err(StepError::Cancelled));
+        }
+    }
+
     /// Applies a transition under the lock and returns something read from the entry.
     fn step<T>(
         &self,

@@ -157,6 +157,42 @@ async fn a_container_runs_to_completion_with_events() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_stop_after_a_wait_signals_only_when_the_wait_is_over() {
+    let garden = FakeGarden::new();
+    garden.script("/bin/app", ProcessScript::runs_until_signalled());
+    let ex = executor(&garden);
+    let mut events = ex.subscribe();
+    ex.allocate("c1", Resources::container(1, 1), Tags::new())
+        .unwrap();
+    ex.create("c1", CreateSpec::default()).await.unwrap();
+    let ctx = ex.step_context("c1", logs()).unwrap();
+    ex.run("c1", run_plan(&ctx, "/bin/app", false)).unwrap();
+    assert!(matches!(
+        next(&mut events).await,
+        ContainerEvent::Running(_)
+    ));
+    let signalled = || {
+        garden
+            .calls()
+            .iter()
+            .any(|c| matches!(c, FakeCall::Signal { .. }))
+    };
+
+    let asked = tokio::time::Instant::now();
+    ex.stop_after("c1", Duration::from_secs(2));
+    ex.stop("c1"); // a second stop does not cut the wait short
+    tokio::time::sleep(Duration::from_millis(1990)).await;
+    assert!(!signalled(), "signalled during the wait");
+    assert_eq!(ex.get("c1").unwrap().state, ContainerState::Running);
+    let ContainerEvent::Completed(done) = next(&mut events).await else {
+        panic!("expected completed");
+    };
+    assert!(asked.elapsed() >= Duration::from_secs(2));
+    assert!(signalled());
+    assert!(done.result.stopped && !done.result.failed);
+}
+
 #[tokio::test]
 async fn a_failing_action_completes_failed() {
     let garden = FakeGarden::new();
@@ -379,4 +415,39 @@ async fn bulk_metrics_cover_the_created_containers_that_report() {
     // Destroyed behind the executor's back: left out, not an error.
     garden.destroy("reports").await.unwrap();
     assert!(ex.bulk_metrics().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn metrics_count_creates_and_read_containers_and_capacity_when_scraped() {
+    let garden = FakeGarden::new();
+    let ex = executor(&garden);
+    let metrics = ingot_core::Metrics::new();
+    ex.register_metrics(&metrics);
+    ex.allocate("ok", Resources::container(256, 128), Tags::new())
+        .unwrap();
+    ex.create("ok", CreateSpec::default()).await.unwrap();
+    garden.fail_next(
+        "create",
+        ingot_garden::Error::ServiceUnavailable {
+            message: "full".into(),
+        },
+    );
+    ex.allocate("broken", Resources::container(1, 1), Tags::new())
+        .unwrap();
+    assert!(ex.create("broken", CreateSpec::default()).await.is_err());
+
+    let text = metrics.encode();
+    let lines: Vec<&str> = text.lines().collect();
+    for line in [
+        "ingot_rep_container_creates_total 1",
+        "ingot_rep_container_create_failures_total 1",
+        "ingot_rep_containers{state=\"created\"} 1",
+        "ingot_rep_containers{state=\"completed\"} 1",
+        "ingot_rep_containers{state=\"running\"} 0",
+        // 1024 MiB total, 256 held by "ok" and 1 by "broken" until it is deleted.
+        "ingot_rep_capacity_remaining_memory_bytes 804257792",
+        "ingot_rep_capacity_remaining_containers 1",
+    ] {
+        assert!(lines.contains(&line), "{line} in {text}");
+    }
 }

@@ -42,7 +42,7 @@ pub(crate) async fn run(core: Arc<Core>, mut events: broadcast::Receiver<Contain
 }
 
 /// Lost races (the record moved on meanwhile) are not failures.
-fn raced(err: &BbsError) -> bool {
+pub(super) fn raced(err: &BbsError) -> bool {
     matches!(
         err,
         BbsError::NotFound { .. } | BbsError::InvalidTransition { .. }

@@ -3,15 +3,14 @@
 //! their monitors back. Everything after that (running, crashes, completion) reaches the BBS
 //! through the harmonizer, from the executor's events.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use ingot_bbs::{ActualLrpInstanceKey, ActualLrpKey, DesiredLrp};
 
 use super::Core;
 use super::tags::{self, Workload};
 use crate::executor::{ContainerState, CreateSpec, MetricsConfig};
-use crate::log_rate_limit::LogRateLimiter;
-use crate::logs::LogTarget;
+use crate::logs::{LogTarget, RateLimit};
 use crate::transform;
 
 impl Core {
@@ -35,10 +34,9 @@ impl Core {
             &desired.log_source
         };
         LogTarget {
-            rate_limit: desired.log_rate_limit_bytes_per_second.map(|limit| {
-                let now = tokio::time::Instant::now();
-                Arc::new(Mutex::new(LogRateLimiter::new(limit, now)))
-            }),
+            rate_limit: desired
+                .log_rate_limit_bytes_per_second
+                .map(|limit| RateLimit::new(limit, self.executor.rate_limited_lines())),
             ..self.log_target(&desired.log_guid, source_type, index.to_string())
         }
     }

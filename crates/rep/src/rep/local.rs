@@ -97,12 +97,10 @@ impl CellClient for LocalRep {
 impl RepClient for LocalRep {
     async fn stop_lrp_instance(
         &self,
-        _key: &ActualLrpKey,
+        key: &ActualLrpKey,
         instance: &ActualLrpInstanceKey,
     ) -> Result<(), BbsError> {
-        if instance.cell_id == self.0.config.cell_id {
-            self.0.executor.stop(&instance.instance_guid);
-        }
+        self.0.retire_lrp(key, instance).await;
         Ok(())
     }
 

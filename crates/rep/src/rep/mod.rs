@@ -4,6 +4,7 @@
 //! - `lifecycle`: starting an LRP instance or a task once the cell has won it.
 //! - `generator`: the pure plan that reconciles BBS records with containers.
 //! - `harmonizer`: runs the plan on a timer (bulk sync) and on container events.
+//! - `retire`: stopping an LRP instance the BBS retires, unregistered first and drained.
 //! - `presence`: the heartbeat that keeps the cell registered.
 //! - `metrics`: the reporter of the containers' usage (container metrics).
 //! - `local`: the in-process `RepClientFactory`.
@@ -15,6 +16,7 @@ mod lifecycle;
 mod local;
 mod metrics;
 mod presence;
+mod retire;
 pub mod tags;
 
 use std::collections::BTreeSet;
@@ -173,6 +175,12 @@ impl Cell {
     /// This cell as the BBS reaches it, in process.
     pub fn rep_client(&self) -> Arc<dyn RepClient> {
         Arc::new(local::LocalRep(self.core.clone()))
+    }
+
+    /// Registers the cell's metrics (`ingot_rep_*`: containers by state, creates and their
+    /// failures, remaining capacity) in `metrics`.
+    pub fn register_metrics(&self, metrics: &ingot_core::Metrics) {
+        self.core.executor.register_metrics(metrics);
     }
 
     /// The cell's executor, to look at its containers.

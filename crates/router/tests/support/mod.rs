@@ -12,6 +12,7 @@ use axum::http::HeaderMap;
 use axum::http::header::SET_COOKIE;
 use axum::routing::get;
 use ingot_core::Shutdown;
+use ingot_router::tls::CertificateFiles;
 use ingot_router::{
     AccessLogRecord, AccessLogSink, Endpoint, LoadBalancing, RouteKey, RouteTable, Router,
     RouterConfig, SharedRouteTable,
@@ -32,6 +33,7 @@ pub async fn backend(index: u32) -> SocketAddr {
             "/headers",
             get(|headers: HeaderMap| async move {
                 [
+                    "host",
                     "x-forwarded-for",
                     "x-forwarded-proto",
                     "x-vcap-request-id",
@@ -99,12 +101,38 @@ impl TestRouter {
     }
 
     pub async fn start_with_table(config: RouterConfig, table: SharedRouteTable) -> Self {
+        Self::launch(config, table, None).await
+    }
+
+    /// A router serving HTTPS with this certificate (and HTTP/2 when `http2`).
+    pub async fn start_tls(files: &CertificateFiles, http2: bool) -> Self {
+        Self::start_tls_with(RouterConfig::default(), files, http2).await
+    }
+
+    pub async fn start_tls_with(
+        config: RouterConfig,
+        files: &CertificateFiles,
+        http2: bool,
+    ) -> Self {
+        let table = RouteTable::shared(LoadBalancing::RoundRobin);
+        let tls = ingot_router::tls::server_config(files, http2).unwrap();
+        Self::launch(config, table, Some(tls)).await
+    }
+
+    async fn launch(
+        config: RouterConfig,
+        table: SharedRouteTable,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let log = Arc::new(MemoryLog::default());
         let shutdown = Shutdown::new();
         let router = Router::new(config, table.clone()).with_access_log(log.clone());
-        tokio::spawn(router.serve(listener, shutdown.clone()));
+        match tls {
+            Some(tls) => tokio::spawn(router.serve_tls(listener, tls, shutdown.clone())),
+            None => tokio::spawn(router.serve(listener, shutdown.clone())),
+        };
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(10))

@@ -1,7 +1,11 @@
 //! `GET /login` and `GET /info`: the discovery document the cf CLI reads first; and
 //! `GET /.well-known/openid-configuration`, the one OpenID Connect clients read.
 
-use axum::{Json, extract::State};
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderMap, header::HOST},
+};
 use serde_json::{Value, json};
 
 use super::State as AppState;
@@ -9,8 +13,8 @@ use super::State as AppState;
 /// The UAA version we speak for; the cf CLI needs at least 4.26.0 for `--origin`.
 const UAA_VERSION: &str = "4.30.0";
 
-pub(super) async fn get_info(State(service): AppState) -> Json<Value> {
-    let url = service.url();
+pub(super) async fn get_info(State(service): AppState, headers: HeaderMap) -> Json<Value> {
+    let url = url_as_reached(&headers).unwrap_or_else(|| service.url().to_owned());
     Json(json!({
         "app": { "version": UAA_VERSION },
         "links": {
@@ -58,4 +62,33 @@ pub(super) async fn get_openid_configuration(State(service): AppState) -> Json<V
 
 pub(super) async fn get_health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
+}
+
+/// The URL the client reached the UAA at, when it came through a router (which adds
+/// `X-Forwarded-Proto`): the cf CLI sends its token requests to the `links.uaa` of this
+/// document, so they keep going through the router (e.g. at `uaa.<system domain>`).
+fn url_as_reached(headers: &HeaderMap) -> Option<String> {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let proto = header("x-forwarded-proto")?.split(',').next()?.trim();
+    let host = header(HOST.as_str())?;
+    matches!(proto, "http" | "https").then(|| format!("{proto}://{host}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_follow_the_router_only_when_proxied() {
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, "uaa.localhost:8080".parse().unwrap());
+        assert_eq!(url_as_reached(&headers), None);
+        headers.insert("x-forwarded-proto", "https".parse().unwrap());
+        assert_eq!(
+            url_as_reached(&headers).as_deref(),
+            Some("https://uaa.localhost:8080")
+        );
+        headers.insert("x-forwarded-proto", "gopher".parse().unwrap());
+        assert_eq!(url_as_reached(&headers), None);
+    }
 }

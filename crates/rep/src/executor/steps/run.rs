@@ -149,7 +149,8 @@ mod tests {
 
     use super::*;
     use crate::executor::steps::testing::context;
-    use crate::log_rate_limit::LogRateLimiter;
+    use crate::logs::RateLimit;
+    use ingot_core::metrics::Counter;
 
     fn spec(path: &str) -> ProcessSpec {
         ProcessSpec {
@@ -209,9 +210,9 @@ mod tests {
             .collect();
         garden.script("/bin/noisy", ProcessScript::exits(0).stdout(output));
         // 50 bytes a second: the first two 23-byte lines fit, the rest do not.
-        let limiter = LogRateLimiter::new(50, tokio::time::Instant::now());
+        let dropped = Counter::default();
         let logs = LogTarget {
-            rate_limit: Some(Arc::new(std::sync::Mutex::new(limiter))),
+            rate_limit: Some(RateLimit::new(50, dropped.clone())),
             ..ctx.logs.clone()
         };
         RunStep::new(ctx, spec("/bin/noisy"), logs, false)
@@ -233,6 +234,8 @@ mod tests {
         );
         let notices = messages.iter().filter(|m| m.contains("exceeded")).count();
         assert_eq!(notices, 1, "{messages:?}");
+        // Lines 2 to 9 and the "Exit status" line were dropped, and counted for the metrics.
+        assert_eq!(dropped.get(), 9);
     }
 
     #[tokio::test]
