@@ -10,7 +10,8 @@ use ingot_bbs::{
     Action, ActualLrpFilter, ActualLrpInstanceKey, ActualLrpKey, ActualLrpState, BbsApi, BbsClient,
     DesiredLrp, DesiredLrpUpdate, Error, Event, TaskDefinition, TaskFilter, TaskState,
 };
-use support::{Harness, eventually};
+use ingot_core::testing::eventually;
+use support::Harness;
 
 const LINUX: &[&str] = &["cflinuxfs4"];
 

@@ -5,11 +5,12 @@
 mod bridge_support;
 mod common;
 
-use bridge_support::{error_detail, eventually};
+use bridge_support::error_detail;
 use common::{World, world};
 use ingot_bbs::{
     ActualLrpInstanceKey, ActualLrpKey, BbsApi, DesiredLrp, DesiredLrpFilter, NetInfo, PortMapping,
 };
+use ingot_core::testing::eventually;
 use ingot_logging::{ContainerMetrics, Envelope};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

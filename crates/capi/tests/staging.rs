@@ -722,7 +722,7 @@ async fn builds_stage_through_a_diego_task() {
         w.cc.post("/v3/builds", &w.dev, json!({"package": {"guid": package}}))
             .await;
     let unplaced = guid(&res.body);
-    let error = bridge_support::eventually("the unplaced build to fail", || async {
+    let error = ingot_core::testing::eventually("the unplaced build to fail", || async {
         let res = w.cc.get(&format!("/v3/builds/{unplaced}"), &w.dev).await;
         (res.body["state"] == "FAILED").then(|| res.body["error"].clone())
     })

@@ -4,9 +4,10 @@
 mod bridge_support;
 mod common;
 
-use bridge_support::{error_detail, eventually, idle_cell};
+use bridge_support::{error_detail, idle_cell};
 use common::world;
 use ingot_bbs::BbsApi;
+use ingot_core::testing::eventually;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

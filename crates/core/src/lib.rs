@@ -12,6 +12,8 @@ mod database;
 mod ids;
 pub mod metrics;
 mod serve;
+#[cfg(feature = "test-util")]
+pub mod testing;
 
 pub use backoff::Backoff;
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -100,6 +100,13 @@ async fn finish(platform: Platform, token: &str) {
     platform.stop().await;
 }
 
+/// Pushes the sample and, once it answers with `expect`, stops it all.
+async fn push_and_finish(sample: &str, manifest_extra: &str, expect: &str) {
+    if let Some((platform, token, _)) = push_sample(sample, manifest_extra, expect).await {
+        finish(platform, &token).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn staticfile_app_is_pushed_and_served() {
     let Some((platform, token, pushed)) =
@@ -123,48 +130,32 @@ async fn staticfile_app_is_pushed_and_served() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn binary_app_runs_with_its_command() {
-    let Some((platform, token, _)) = push_sample(
+    push_and_finish(
         "binary",
         "  buildpacks: [binary_buildpack]\n  command: ./app\n",
         "hello from binary",
     )
-    .await
-    else {
-        return;
-    };
-    finish(platform, &token).await;
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn nodejs_app_is_pushed_and_served() {
-    let Some((platform, token, _)) = push_sample("nodejs", "", "hello from nodejs").await else {
-        return;
-    };
-    finish(platform, &token).await;
+    push_and_finish("nodejs", "", "hello from nodejs").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ruby_app_is_pushed_and_served() {
-    let Some((platform, token, _)) = push_sample("ruby", "", "hello from ruby").await else {
-        return;
-    };
-    finish(platform, &token).await;
+    push_and_finish("ruby", "", "hello from ruby").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn java_app_is_pushed_and_served() {
-    let Some((platform, token, _)) = push_sample("java", "", "hello from java").await else {
-        return;
-    };
-    finish(platform, &token).await;
+    push_and_finish("java", "", "hello from java").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn go_app_is_pushed_and_served() {
-    let Some((platform, token, _)) = push_sample("go", "", "hello from go").await else {
-        return;
-    };
-    finish(platform, &token).await;
+    push_and_finish("go", "", "hello from go").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -145,15 +145,29 @@ impl Envelope {
         message: impl Into<Vec<u8>>,
         timestamp: i64,
     ) -> Self {
+        let message = Message::Log(Log {
+            payload: message.into(),
+            log_type,
+        });
+        let mut envelope = Self::new(source_id, instance_id, message, timestamp);
+        envelope
+            .tags
+            .insert("source_type".to_owned(), source_type.into());
+        envelope
+    }
+
+    fn new(
+        source_id: impl Into<String>,
+        instance_id: impl Into<String>,
+        message: Message,
+        timestamp: i64,
+    ) -> Self {
         Self {
             timestamp,
             source_id: source_id.into(),
             instance_id: instance_id.into(),
-            tags: BTreeMap::from([("source_type".to_owned(), source_type.into())]),
-            message: Message::Log(Log {
-                payload: message.into(),
-                log_type,
-            }),
+            tags: BTreeMap::new(),
+            message,
         }
     }
 
@@ -187,17 +201,12 @@ impl Envelope {
         total: u64,
         timestamp: i64,
     ) -> Self {
-        Self {
-            timestamp,
-            source_id: source_id.into(),
-            instance_id: instance_id.into(),
-            tags: BTreeMap::new(),
-            message: Message::Counter(Counter {
-                name: name.into(),
-                delta,
-                total,
-            }),
-        }
+        let message = Message::Counter(Counter {
+            name: name.into(),
+            delta,
+            total,
+        });
+        Self::new(source_id, instance_id, message, timestamp)
     }
 
     /// A gauge with the given metrics.
@@ -207,13 +216,12 @@ impl Envelope {
         metrics: BTreeMap<String, GaugeValue>,
         timestamp: i64,
     ) -> Self {
-        Self {
+        Self::new(
+            source_id,
+            instance_id,
+            Message::Gauge(Gauge { metrics }),
             timestamp,
-            source_id: source_id.into(),
-            instance_id: instance_id.into(),
-            tags: BTreeMap::new(),
-            message: Message::Gauge(Gauge { metrics }),
-        }
+        )
     }
 
     /// The container-metrics gauge the rep emits for an app instance: `cpu` (percentage) and

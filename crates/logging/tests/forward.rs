@@ -2,9 +2,10 @@
 //! arrive in order, a wrong secret is refused and counted, and envelopes written while the
 //! log-cache is down arrive once it is back.
 
+use ingot_core::testing::until;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use ingot_core::{FixedClock, Shutdown};
@@ -57,14 +58,6 @@ fn texts(cache: &LogCache) -> Vec<String> {
         .collect()
 }
 
-async fn eventually(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
 async fn envelopes_arrive_in_order_and_a_wrong_secret_is_refused() {
     let cache = cache();
@@ -77,7 +70,10 @@ async fn envelopes_arrive_in_order_and_a_wrong_secret_is_refused() {
     for i in 0..600 {
         forwarder.ingest(line(i));
     }
-    eventually("600 envelopes", || forwarder.stats().sent == 600).await;
+    until("600 envelopes", Duration::from_secs(10), || {
+        forwarder.stats().sent == 600
+    })
+    .await;
     let want: Vec<String> = (0..100).map(|i| format!("line {i}")).collect();
     assert_eq!(texts(&cache)[..100], want[..]);
     assert_eq!(
@@ -95,7 +91,10 @@ async fn envelopes_arrive_in_order_and_a_wrong_secret_is_refused() {
 
     let impostor = EnvelopeForwarder::start(&url, "guess", shutdown.clone()).unwrap();
     impostor.ingest(line(1_000));
-    eventually("the refusal", || impostor.stats().dropped == 1).await;
+    until("the refusal", Duration::from_secs(10), || {
+        impostor.stats().dropped == 1
+    })
+    .await;
     assert_eq!(impostor.stats().sent, 0);
     assert!(!texts(&cache).iter().any(|t| t == "line 1000"));
 
@@ -126,7 +125,10 @@ async fn envelopes_written_while_log_cache_is_down_arrive_when_it_is_back() {
 
     let cache = cache();
     let server = serve(&cache, TcpListener::bind(addr).await.unwrap());
-    eventually("the queued envelopes", || forwarder.stats().sent == 3).await;
+    until("the queued envelopes", Duration::from_secs(10), || {
+        forwarder.stats().sent == 3
+    })
+    .await;
     assert_eq!(texts(&cache), ["line 0", "line 1", "line 2"]);
     assert_eq!(forwarder.stats().dropped, 0);
 

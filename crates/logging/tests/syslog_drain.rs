@@ -1,6 +1,7 @@
 //! Syslog drains against real receivers on loopback: plain TCP and TLS, restarts, a receiver
 //! that never reads, and the router's configuration.
 
+use ingot_core::testing::until;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,14 +47,6 @@ async fn bounded<F: Future>(test: F) -> F::Output {
     tokio::time::timeout(LIMIT, test)
         .await
         .expect("test took too long")
-}
-
-async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < LIMIT, "never happened: {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 // ---- receivers ----
@@ -177,7 +170,7 @@ async fn a_tcp_receiver_gets_octet_counted_rfc5424_lines_of_the_app() {
         assert!(error.ends_with("] oops\n"), "{error}");
         assert!(read_message(&mut connection).await.ends_with("] last\n"));
         let stats = || router.stats(APP)[0].1;
-        eventually("three lines counted as sent", || stats().sent == 3).await;
+        until("three lines counted as sent", LIMIT, || stats().sent == 3).await;
         assert_eq!((stats().dropped, stats().reconnects), (0, 0));
     })
     .await;
@@ -210,7 +203,7 @@ async fn survives_a_receiver_restart(pki: Option<TestPki>) {
 
     drop(connection);
     drop(receiver);
-    eventually("the drain notices the receiver left", || {
+    until("the drain notices the receiver left", LIMIT, || {
         drain.stats().reconnects >= 1
     })
     .await;
@@ -230,7 +223,10 @@ async fn survives_a_receiver_restart(pki: Option<TestPki>) {
                 .ends_with(&format!("] line {i}\n"))
         );
     }
-    eventually("all delivered lines counted", || drain.stats().sent == 8).await;
+    until("all delivered lines counted", LIMIT, || {
+        drain.stats().sent == 8
+    })
+    .await;
     assert_eq!(drain.stats().buffered, 0);
 }
 
@@ -260,7 +256,10 @@ async fn a_tls_drain_refuses_a_receiver_it_does_not_trust() {
             }
         });
         handshakes.await.unwrap();
-        eventually("two failed attempts", || drain.stats().reconnects >= 2).await;
+        until("two failed attempts", LIMIT, || {
+            drain.stats().reconnects >= 2
+        })
+        .await;
         assert_eq!(drain.stats().sent, 0);
         assert_eq!(drain.stats().buffered, 1);
     })
@@ -315,7 +314,7 @@ async fn the_router_replaces_keeps_and_removes_drains() {
         router.ingest(numbered(0));
         let mut connection = first.accept().await;
         read_message(&mut connection).await;
-        eventually("sent", || router.stats(APP)[0].1.sent == 1).await;
+        until("sent", LIMIT, || router.stats(APP)[0].1.sent == 1).await;
 
         // A bad URL changes nothing.
         let err = router

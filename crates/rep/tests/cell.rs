@@ -3,12 +3,11 @@
 
 mod common;
 
+use ingot_core::testing::eventually_within;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::{
-    Harness, SERVER, StoppedGroups, eventually, fast_cell_config, kill_group, python, run,
-};
+use common::{Harness, SERVER, StoppedGroups, fast_cell_config, kill_group, python, run};
 use ingot_bbs::{
     Action, ActualLrpState, BbsApi, Check, CheckDefinition, DesiredLrp, DesiredLrpUpdate,
     DownloadAction, HttpCheck, SerialAction, TaskDefinition, TaskState, TcpCheck, TimeoutAction,
@@ -59,7 +58,7 @@ async fn lrp_instances_run_crash_and_scale() {
     h.bbs.desire_lrp(web_lrp("web", 3)).await.unwrap();
 
     // 1. Three instances RUNNING, each answering on its host port with its own index.
-    let running = eventually("3 RUNNING", WAIT, || async {
+    let running = eventually_within("3 RUNNING", WAIT, || async {
         let running = h.running("web").await;
         (running.len() == 3).then_some(running)
     })
@@ -106,7 +105,7 @@ async fn lrp_instances_run_crash_and_scale() {
     for pgid in pgids {
         kill_group(pgid);
     }
-    let replacement = eventually("index 1 replaced and RUNNING", WAIT, || async {
+    let replacement = eventually_within("index 1 replaced and RUNNING", WAIT, || async {
         h.running("web")
             .await
             .into_iter()
@@ -124,7 +123,7 @@ async fn lrp_instances_run_crash_and_scale() {
         replacement.net_info.ports[0].host_port
     );
     assert_eq!(get(&url).await.as_deref(), Some("1"));
-    eventually("3 RUNNING again", WAIT, || async {
+    eventually_within("3 RUNNING again", WAIT, || async {
         (h.running("web").await.len() == 3).then_some(())
     })
     .await;
@@ -140,13 +139,13 @@ async fn lrp_instances_run_crash_and_scale() {
         )
         .await
         .unwrap();
-    let survivors = eventually("1 instance left", WAIT, || async {
+    let survivors = eventually_within("1 instance left", WAIT, || async {
         let all = h.actual_lrps("web").await;
         (all.len() == 1 && all[0].state == ActualLrpState::Running).then_some(all)
     })
     .await;
     assert_eq!(survivors[0].index, 0);
-    eventually("2 containers destroyed", WAIT, || async {
+    eventually_within("2 containers destroyed", WAIT, || async {
         let containers = h.cell("cell-1").executor().list();
         let depot = std::fs::read_dir(h.depot("cell-1")).unwrap().count();
         (depot == 1 && containers.len() == 1 && containers[0].guid == survivors[0].instance_guid)
@@ -175,7 +174,7 @@ async fn tasks_complete_with_their_result_or_time_out() {
         .desire_task("task-ok", "cf-tasks", definition)
         .await
         .unwrap();
-    let task = eventually("task completed", WAIT, || async {
+    let task = eventually_within("task completed", WAIT, || async {
         let task = h.bbs.task_by_guid("task-ok").await.unwrap();
         (task.state == TaskState::Completed).then_some(task)
     })
@@ -200,7 +199,7 @@ async fn tasks_complete_with_their_result_or_time_out() {
         .desire_task("task-slow", "cf-tasks", definition)
         .await
         .unwrap();
-    let task = eventually("slow task completed", WAIT, || async {
+    let task = eventually_within("slow task completed", WAIT, || async {
         let task = h.bbs.task_by_guid("task-slow").await.unwrap();
         (task.state == TaskState::Completed).then_some(task)
     })
@@ -209,7 +208,7 @@ async fn tasks_complete_with_their_result_or_time_out() {
     assert_eq!(task.failure_reason, "exceeded 300ms timeout");
 
     // Both containers are gone once reported.
-    eventually("task containers deleted", WAIT, || async {
+    eventually_within("task containers deleted", WAIT, || async {
         h.cell("cell-1").executor().list().is_empty().then_some(())
     })
     .await;
@@ -230,14 +229,14 @@ async fn a_cancelled_task_is_stopped() {
         .desire_task("long", "cf-tasks", definition)
         .await
         .unwrap();
-    eventually("task running", WAIT, || async {
+    eventually_within("task running", WAIT, || async {
         let task = h.bbs.task_by_guid("long").await.unwrap();
         (task.state == TaskState::Running && !h.cell("cell-1").executor().list().is_empty())
             .then_some(())
     })
     .await;
     h.bbs.cancel_task("long").await.unwrap();
-    eventually("container gone", WAIT, || async {
+    eventually_within("container gone", WAIT, || async {
         h.cell("cell-1").executor().list().is_empty().then_some(())
     })
     .await;
@@ -259,7 +258,7 @@ async fn a_crashing_lrp_counts_its_crashes() {
     lrp.check_definition = None; // process-only
     h.bbs.desire_lrp(lrp).await.unwrap();
     // Crashes 1 and 2 restart at once; the third leaves it CRASHED, waiting out its back-off.
-    let crashed = eventually("CRASHED after 3 crashes", WAIT, || async {
+    let crashed = eventually_within("CRASHED after 3 crashes", WAIT, || async {
         h.actual_lrps("crasher")
             .await
             .into_iter()
@@ -269,7 +268,7 @@ async fn a_crashing_lrp_counts_its_crashes() {
     assert_eq!(crashed.crash_count, 3);
     assert_eq!(crashed.crash_reason, "APP/PROC/WEB: Exited with status 1");
     assert!(h.logs.contains("booting"));
-    eventually("crashed containers deleted", WAIT, || async {
+    eventually_within("crashed containers deleted", WAIT, || async {
         h.cell("cell-1").executor().list().is_empty().then_some(())
     })
     .await;
@@ -280,7 +279,7 @@ async fn a_crashing_lrp_counts_its_crashes() {
 async fn a_restarted_cell_readopts_its_containers() {
     let mut h = Harness::start().await;
     h.bbs.desire_lrp(web_lrp("web", 3)).await.unwrap();
-    let before = eventually("3 RUNNING", WAIT, || async {
+    let before = eventually_within("3 RUNNING", WAIT, || async {
         let running = h.running("web").await;
         (running.len() == 3).then_some(running)
     })
@@ -298,7 +297,7 @@ async fn a_restarted_cell_readopts_its_containers() {
         3,
         "the containers are re-adopted"
     );
-    let after = eventually("3 RUNNING after the restart", WAIT, || async {
+    let after = eventually_within("3 RUNNING after the restart", WAIT, || async {
         let running = h.running("web").await;
         (running.len() == 3).then_some(running)
     })
@@ -319,7 +318,7 @@ async fn a_restarted_cell_readopts_its_containers() {
     for pgid in h.pgids("cell-1", &victim.instance_guid) {
         kill_group(pgid);
     }
-    eventually("the re-adopted instance replaced", WAIT, || async {
+    eventually_within("the re-adopted instance replaced", WAIT, || async {
         h.running("web")
             .await
             .into_iter()
@@ -333,7 +332,7 @@ async fn a_restarted_cell_readopts_its_containers() {
 async fn a_readopted_instance_that_hangs_is_crashed_and_replaced() {
     let mut h = Harness::start().await;
     h.bbs.desire_lrp(web_lrp("hangs", 2)).await.unwrap();
-    let before = eventually("2 RUNNING", WAIT, || async {
+    let before = eventually_within("2 RUNNING", WAIT, || async {
         let running = h.running("hangs").await;
         (running.len() == 2).then_some(running)
     })
@@ -356,7 +355,7 @@ async fn a_readopted_instance_that_hangs_is_crashed_and_replaced() {
     assert!(!pgids.is_empty(), "the instance's process is in the depot");
     let hung = StoppedGroups::stop(pgids);
     let stopped_at = Instant::now();
-    let replacement = eventually("the hung instance crashed and replaced", WAIT, || async {
+    let replacement = eventually_within("the hung instance crashed and replaced", WAIT, || async {
         h.running("hangs")
             .await
             .into_iter()
@@ -386,7 +385,7 @@ async fn a_readopted_instance_that_hangs_is_crashed_and_replaced() {
     drop(hung);
 
     // Back to 2 RUNNING; the healthy re-adopted instance was left alone.
-    let after = eventually("2 RUNNING again", WAIT, || async {
+    let after = eventually_within("2 RUNNING again", WAIT, || async {
         let running = h.running("hangs").await;
         (running.len() == 2).then_some(running)
     })
@@ -404,7 +403,7 @@ async fn a_cell_reached_over_http_runs_and_stops_instances() {
     let mut h = Harness::start().await;
     h.add_remote_cell("cell-2").await;
     h.bbs.desire_lrp(web_lrp("spread", 4)).await.unwrap();
-    let running = eventually("4 RUNNING", WAIT, || async {
+    let running = eventually_within("4 RUNNING", WAIT, || async {
         let running = h.running("spread").await;
         (running.len() == 4).then_some(running)
     })
@@ -421,7 +420,7 @@ async fn a_cell_reached_over_http_runs_and_stops_instances() {
     }
     // Removing the LRP stops every instance, the remote ones through the rep's HTTP API.
     h.bbs.remove_desired_lrp("spread").await.unwrap();
-    eventually("all containers gone", WAIT, || async {
+    eventually_within("all containers gone", WAIT, || async {
         let left: usize = h.cells.iter().map(|c| c.executor().list().len()).sum();
         (left == 0 && h.actual_lrps("spread").await.is_empty()).then_some(())
     })
@@ -457,7 +456,7 @@ async fn an_instance_that_turns_unhealthy_is_crashed() {
         log_source: String::new(),
     });
     h.bbs.desire_lrp(lrp).await.unwrap();
-    let crashed = eventually("a health-check crash", WAIT, || async {
+    let crashed = eventually_within("a health-check crash", WAIT, || async {
         h.actual_lrps("flaky")
             .await
             .into_iter()
@@ -534,7 +533,7 @@ async fn a_task_downloads_and_uploads() {
         .desire_task("staging", "cf-tasks", definition)
         .await
         .unwrap();
-    let task = eventually("task completed", WAIT, || async {
+    let task = eventually_within("task completed", WAIT, || async {
         let task = h.bbs.task_by_guid("staging").await.unwrap();
         (task.state == TaskState::Completed).then_some(task)
     })
@@ -551,7 +550,7 @@ async fn running_instances_report_their_usage() {
     lrp.log_guid = "app-guid".into();
     lrp.metric_tags = [("process_id".to_owned(), "web-guid".to_owned())].into();
     h.bbs.desire_lrp(lrp).await.unwrap();
-    eventually("2 RUNNING", WAIT, || async {
+    eventually_within("2 RUNNING", WAIT, || async {
         (h.running("metered").await.len() == 2).then_some(())
     })
     .await;
@@ -563,7 +562,7 @@ async fn running_instances_report_their_usage() {
         limit: MAX_LIMIT,
         ..ReadQuery::default()
     };
-    let gauges = eventually("both instances' memory", WAIT, || async {
+    let gauges = eventually_within("both instances' memory", WAIT, || async {
         let gauges = h.metrics.read("app-guid", &query);
         let indices: BTreeSet<&str> = gauges
             .iter()

@@ -95,13 +95,14 @@ impl Default for RouterConfig {
 /// The router: cheap to clone, every clone serves from the same table and pool.
 #[derive(Clone)]
 pub struct Router {
-    inner: Arc<Inner>,
+    settings: Settings,
 }
 
-pub(crate) struct Inner {
+/// What every worker serves with: all but the backend pool, which each worker has its own of.
+#[derive(Clone)]
+pub(crate) struct Settings {
     config: RouterConfig,
     table: SharedRouteTable,
-    client: Client<HttpConnector, ProxyBody>,
     access_log: Arc<dyn AccessLogSink>,
     /// For `X-Request-Start`.
     clock: Arc<dyn Clock>,
@@ -110,47 +111,54 @@ pub(crate) struct Inner {
     metrics: RouterMetrics,
 }
 
+/// A worker's router: the settings and its own pool of keep-alive connections to endpoints
+/// (pooled connections run on the thread that opened them).
+pub(crate) struct Inner {
+    settings: Settings,
+    client: Client<HttpConnector, ProxyBody>,
+}
+
+impl std::ops::Deref for Inner {
+    type Target = Settings;
+
+    fn deref(&self) -> &Settings {
+        &self.settings
+    }
+}
+
 impl Router {
     pub fn new(config: RouterConfig, table: SharedRouteTable) -> Self {
-        let client = backend_client(&config);
         Self {
-            inner: Arc::new(Inner {
+            settings: Settings {
                 config,
                 table,
-                client,
                 access_log: Arc::new(TracingAccessLog),
                 clock: Arc::new(SystemClock),
                 ids: Arc::new(UuidIds),
                 metrics: RouterMetrics::default(),
-            }),
+            },
         }
     }
 
     /// Sends access-log records to `sink` instead of tracing.
-    pub fn with_access_log(self, sink: Arc<dyn AccessLogSink>) -> Self {
-        self.rebuild(|inner| inner.access_log = sink)
+    pub fn with_access_log(mut self, sink: Arc<dyn AccessLogSink>) -> Self {
+        self.settings.access_log = sink;
+        self
     }
 
     /// Uses this clock (for `X-Request-Start`) and these ids (for new request ids).
-    pub fn with_clock_and_ids(self, clock: Arc<dyn Clock>, ids: Arc<dyn IdGen>) -> Self {
-        self.rebuild(|inner| {
-            inner.clock = clock;
-            inner.ids = ids;
-        })
+    pub fn with_clock_and_ids(mut self, clock: Arc<dyn Clock>, ids: Arc<dyn IdGen>) -> Self {
+        self.settings.clock = clock;
+        self.settings.ids = ids;
+        self
     }
 
     /// Registers the router's metrics (`ingot_router_*`) in `metrics` and answers
     /// `GET /metrics` with them for requests whose Host is not a route, as `/health`.
-    pub fn with_metrics(self, metrics: &ingot_core::Metrics) -> Self {
-        self.rebuild(|inner| inner.metrics.register(metrics, inner.table.clone()))
-    }
-
-    fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
-        let mut inner = self.inner.copy(self.inner.client.clone());
-        change(&mut inner);
-        Self {
-            inner: Arc::new(inner),
-        }
+    pub fn with_metrics(mut self, metrics: &ingot_core::Metrics) -> Self {
+        let table = self.settings.table.clone();
+        self.settings.metrics.register(metrics, table);
+        self
     }
 
     /// Serves HTTP/1.1 on `listener` until `shutdown`, then stops accepting and lets requests
@@ -179,10 +187,14 @@ impl Router {
         tls: Option<TlsAcceptor>,
         shutdown: Shutdown,
     ) -> Result<(), Error> {
-        let config = &self.inner.config;
-        let mut workers =
-            Workers::start(config.workers, &self.inner, config.drain_timeout, &shutdown)
-                .map_err(Error::Listener)?;
+        let config = &self.settings.config;
+        let mut workers = Workers::start(
+            config.workers,
+            &self.settings,
+            config.drain_timeout,
+            &shutdown,
+        )
+        .map_err(Error::Listener)?;
         let result = loop {
             let (stream, peer) = tokio::select! {
                 () = shutdown.cancelled() => break Ok(()),
@@ -235,23 +247,10 @@ fn is_transient(e: &std::io::Error) -> bool {
 }
 
 impl Inner {
-    /// The same router with `client` as its backend pool.
-    fn copy(&self, client: Client<HttpConnector, ProxyBody>) -> Self {
-        Self {
-            config: self.config.clone(),
-            table: self.table.clone(),
-            client,
-            access_log: self.access_log.clone(),
-            clock: self.clock.clone(),
-            ids: self.ids.clone(),
-            metrics: self.metrics.clone(),
-        }
-    }
-
-    /// The same router with a backend pool of its own, for a worker thread: pooled
-    /// connections run on the thread that opened them.
-    pub(crate) fn for_worker(&self) -> Self {
-        self.copy(backend_client(&self.config))
+    /// A worker's router, with a backend pool of its own.
+    pub(crate) fn new(settings: Settings) -> Self {
+        let client = backend_client(&settings.config);
+        Self { settings, client }
     }
 
     /// Serves a connection a worker was handed, over TLS when `tls` is given.

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
 
-use crate::proxy::Inner;
+use crate::proxy::{Inner, Settings};
 
 /// A new client connection, and the TLS to terminate on it, if any.
 struct Accepted {
@@ -30,11 +30,11 @@ pub(crate) struct Workers {
 }
 
 impl Workers {
-    /// Starts `count` workers serving with their own copy of `inner`. When the accept loop
+    /// Starts `count` workers serving with `settings`, each with its own backend pool. When the accept loop
     /// finishes, each lets its connections drain for up to `drain`.
     pub(crate) fn start(
         count: usize,
-        inner: &Inner,
+        settings: &Settings,
         drain: Duration,
         shutdown: &Shutdown,
     ) -> std::io::Result<Self> {
@@ -47,7 +47,7 @@ impl Workers {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            let inner = Arc::new(inner.for_worker());
+            let inner = Arc::new(Inner::new(settings.clone()));
             let shutdown = shutdown.clone();
             std::thread::Builder::new()
                 .name(format!("router-{i}"))

@@ -16,12 +16,13 @@ use ingot_bbs::{
     BbsDeps, CellPresence, DesiredLrp, DesiredLrpFilter, DesiredLrpUpdate, Error, EventStream,
     NetInfo, PortMapping, RepClient, RepClientFactory, Task, TaskDefinition, TaskFilter,
 };
+use ingot_core::testing::eventually;
 use ingot_core::{DatabaseUrl, Shutdown, SystemClock, UuidIds};
 use ingot_router::{
     EmitterConfig, LoadBalancing, RouteEmitter, RouteKey, RouteTable, RouterConfig,
 };
 use serde_json::json;
-use support::{TestRouter, backend, eventually};
+use support::{TestRouter, backend};
 
 /// No cells are registered, so no rep is ever reached; the test plays the rep itself.
 struct NoReps;

@@ -5,8 +5,9 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use ingot_core::testing::eventually;
 use ingot_router::{LoadBalancing, RouteKey, RouteTable, RouterConfig};
-use support::{TestRouter, backend, dead_addr, endpoint, eventually};
+use support::{TestRouter, backend, dead_addr, endpoint};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

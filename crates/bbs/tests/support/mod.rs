@@ -3,8 +3,8 @@
 
 #![allow(dead_code)]
 
+use ingot_core::testing::eventually;
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -251,24 +251,5 @@ impl Harness {
         })
         .await;
         placed
-    }
-}
-
-/// Polls `check` until it yields a value, failing after 10 s. Never a fixed sleep.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

@@ -4,16 +4,16 @@ use axum::{
     Json, Router,
     extract::{Path, RawQuery, State},
     response::Response,
-    routing::{get, post},
+    routing::{MethodRouter, get, post},
 };
 use serde_json::{Value, json};
 
 use super::{
-    AppState, Included, Inner, accepted,
+    AppState, Included, Inner, Listing, accepted,
     builds::droplet_json,
     created,
     extract::{Auth, Body},
-    list_json, metadata_json,
+    list_page, metadata_json,
     organizations::organization_json,
     spaces::space_json,
     ts, with_included,
@@ -56,9 +56,12 @@ pub fn routes() -> Router<AppState> {
             "/v3/apps/{guid}",
             get(get_app).patch(update_app).delete(delete_app),
         )
-        .route("/v3/apps/{guid}/actions/start", post(start_app))
-        .route("/v3/apps/{guid}/actions/stop", post(stop_app))
-        .route("/v3/apps/{guid}/actions/restart", post(restart_app))
+        .route("/v3/apps/{guid}/actions/start", post_action(Action::Start))
+        .route("/v3/apps/{guid}/actions/stop", post_action(Action::Stop))
+        .route(
+            "/v3/apps/{guid}/actions/restart",
+            post_action(Action::Restart),
+        )
         .route(
             "/v3/apps/{guid}/relationships/current_droplet",
             get(get_current_droplet_relationship).patch(set_current_droplet),
@@ -207,17 +210,22 @@ async fn list_apps(
     Auth(actor): Auth,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query.as_deref(), &LIST)?;
-    let list = state.service.list_apps(&actor, &params).await?;
-    let included = included_json(&state, &params, &list.spaces, &list.organizations);
-    Ok(list_json(
+    list_page(
         &state,
         "/v3/apps",
-        &params,
-        &list.page,
+        query.as_deref(),
+        &LIST,
+        async |params| {
+            let list = state.service.list_apps(&actor, params).await?;
+            let included = included_json(&state, params, &list.spaces, &list.organizations);
+            Ok(Listing {
+                page: list.page,
+                included,
+            })
+        },
         |a| app_json(&state, a),
-        included,
-    ))
+    )
+    .await
 }
 
 async fn get_app(
@@ -296,31 +304,33 @@ async fn delete_app(
     accepted(&state, state.service.delete_app(&actor, &guid).await)
 }
 
-async fn start_app(
+/// The actions `cf start`, `cf stop` and `cf restart` post; each answers with the app as it
+/// now is.
+#[derive(Clone, Copy)]
+enum Action {
+    Start,
+    Stop,
+    Restart,
+}
+
+async fn app_action(
+    action: Action,
     State(state): State<AppState>,
     Auth(actor): Auth,
     Path(guid): Path<String>,
 ) -> Result<Json<Value>, Error> {
-    let located = state.service.start_app(&actor, &guid).await?;
+    let service = &state.service;
+    let located = match action {
+        Action::Start => service.start_app(&actor, &guid).await?,
+        Action::Stop => service.stop_app(&actor, &guid).await?,
+        Action::Restart => service.restart_app(&actor, &guid).await?,
+    };
     Ok(Json(app_json(&state, &located.app)))
 }
 
-async fn stop_app(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-    Path(guid): Path<String>,
-) -> Result<Json<Value>, Error> {
-    let located = state.service.stop_app(&actor, &guid).await?;
-    Ok(Json(app_json(&state, &located.app)))
-}
-
-async fn restart_app(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-    Path(guid): Path<String>,
-) -> Result<Json<Value>, Error> {
-    let located = state.service.restart_app(&actor, &guid).await?;
-    Ok(Json(app_json(&state, &located.app)))
+/// The POST route for one action.
+fn post_action(action: Action) -> MethodRouter<AppState> {
+    post(move |state, actor, guid| app_action(action, state, actor, guid))
 }
 
 fn current_droplet_json(state: &Inner, app: &App) -> Value {

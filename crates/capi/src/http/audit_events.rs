@@ -5,13 +5,10 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{AppState, Inner, extract::Auth, list_json, ts};
+use super::{AppState, Inner, extract::Auth, list_page, ts};
 use crate::{
     Error,
-    model::{
-        AuditEvent,
-        query::{ListParams, ListSpec},
-    },
+    model::{AuditEvent, query::ListSpec},
 };
 
 const LIST: ListSpec = ListSpec {
@@ -47,16 +44,15 @@ async fn list_audit_events(
     Auth(actor): Auth,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query.as_deref(), &LIST)?;
-    let page = state.service.list_audit_events(&actor, &params).await?;
-    Ok(list_json(
+    list_page(
         &state,
         "/v3/audit_events",
-        &params,
-        &page,
+        query.as_deref(),
+        &LIST,
+        async |params| state.service.list_audit_events(&actor, params).await,
         |e| audit_event_json(&state, e),
-        None,
-    ))
+    )
+    .await
 }
 
 async fn get_audit_event(

@@ -13,15 +13,11 @@ use serde_json::{Value, json};
 use super::{
     AppState, Inner, accepted, created,
     extract::{Auth, Body},
-    list_json, metadata_json, multipart, ts,
+    list_page, metadata_json, multipart, ts,
 };
 use crate::{
     Error,
-    model::{
-        Buildpack, Stack,
-        query::{ListParams, ListSpec},
-        validation::Fields,
-    },
+    model::{Buildpack, Stack, query::ListSpec, validation::Fields},
     service::BuildpackFields,
     store::docs::key,
 };
@@ -130,16 +126,15 @@ async fn list_buildpacks(
     Auth(actor): Auth,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query.as_deref(), &BUILDPACK_LIST)?;
-    let page = state.service.list_buildpacks(&actor, &params).await?;
-    Ok(list_json(
+    list_page(
         &state,
         "/v3/buildpacks",
-        &params,
-        &page,
+        query.as_deref(),
+        &BUILDPACK_LIST,
+        async |params| state.service.list_buildpacks(&actor, params).await,
         |b| buildpack_json(&state, b),
-        None,
-    ))
+    )
+    .await
 }
 
 async fn get_buildpack(
@@ -218,16 +213,15 @@ async fn list_stacks(
     Auth(actor): Auth,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query.as_deref(), &STACK_LIST)?;
-    let page = state.service.list_stacks(&actor, &params).await?;
-    Ok(list_json(
+    list_page(
         &state,
         "/v3/stacks",
-        &params,
-        &page,
+        query.as_deref(),
+        &STACK_LIST,
+        async |params| state.service.list_stacks(&actor, params).await,
         |s| stack_json(&state, s),
-        None,
-    ))
+    )
+    .await
 }
 
 async fn get_stack(

@@ -11,17 +11,13 @@ use serde_json::{Value, json};
 use super::{
     AppState, Inner, accepted, created,
     extract::{Auth, Body},
-    list_json, metadata_json,
+    list_page, metadata_json,
     packages::blob_response,
     ts,
 };
 use crate::{
     Error,
-    model::{
-        Build, BuildState, Droplet, LifecycleType,
-        query::{ListParams, ListSpec},
-        validation::Fields,
-    },
+    model::{Build, BuildState, Droplet, LifecycleType, query::ListSpec, validation::Fields},
     store::docs::key,
 };
 
@@ -178,16 +174,15 @@ async fn builds(
     app: Option<&str>,
     path: &str,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query, &BUILD_LIST)?;
-    let page = state.service.list_builds(actor, &params, app).await?;
-    Ok(list_json(
+    list_page(
         state,
         path,
-        &params,
-        &page,
+        query,
+        &BUILD_LIST,
+        async |params| state.service.list_builds(actor, params, app).await,
         |b| build_json(state, b),
-        None,
-    ))
+    )
+    .await
 }
 
 async fn list_builds(
@@ -216,19 +211,20 @@ async fn droplets(
     package: Option<&str>,
     path: &str,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query, &DROPLET_LIST)?;
-    let page = state
-        .service
-        .list_droplets(actor, &params, app, package)
-        .await?;
-    Ok(list_json(
+    list_page(
         state,
         path,
-        &params,
-        &page,
+        query,
+        &DROPLET_LIST,
+        async |params| {
+            state
+                .service
+                .list_droplets(actor, params, app, package)
+                .await
+        },
         |d| droplet_json(state, d),
-        None,
-    ))
+    )
+    .await
 }
 
 async fn list_droplets(

@@ -10,15 +10,11 @@ use serde_json::{Value, json};
 use super::{
     AppState, Inner, accepted, created,
     extract::{Auth, Body},
-    list_json, metadata_json, read_metadata, ts,
+    list_page, metadata_json, read_metadata, ts,
 };
 use crate::{
     Error,
-    model::{
-        Domain,
-        query::{ListParams, ListSpec},
-        validation::Fields,
-    },
+    model::{Domain, query::ListSpec, validation::Fields},
     service::NewDomain,
 };
 
@@ -131,16 +127,15 @@ async fn list(
     query: Option<&str>,
     org_guid: Option<&str>,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query, &LIST)?;
-    let page = state.service.list_domains(actor, &params, org_guid).await?;
-    Ok(list_json(
+    list_page(
         state,
         path,
-        &params,
-        &page,
+        query,
+        &LIST,
+        async |params| state.service.list_domains(actor, params, org_guid).await,
         |d| domain_json(state, d),
-        None,
-    ))
+    )
+    .await
 }
 
 async fn list_domains(

@@ -8,15 +8,11 @@ use serde_json::{Value, json};
 use super::{
     AppState, Inner,
     extract::{Auth, Body},
-    list_json, ts,
+    list_page, ts,
 };
 use crate::{
     Error,
-    model::{
-        FeatureFlag,
-        query::{ListParams, ListSpec},
-        validation::Fields,
-    },
+    model::{FeatureFlag, query::ListSpec, validation::Fields},
 };
 
 const LIST: ListSpec = ListSpec {
@@ -50,16 +46,15 @@ async fn list_feature_flags(
     Auth(actor): Auth,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query.as_deref(), &LIST)?;
-    let page = state.service.list_feature_flags(&actor, &params).await?;
-    Ok(list_json(
+    list_page(
         &state,
         "/v3/feature_flags",
-        &params,
-        &page,
+        query.as_deref(),
+        &LIST,
+        async |params| state.service.list_feature_flags(&actor, params).await,
         |f| feature_flag_json(&state, f),
-        None,
-    ))
+    )
+    .await
 }
 
 async fn get_feature_flag(

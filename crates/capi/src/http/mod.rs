@@ -45,7 +45,7 @@ use crate::{
     Error,
     model::{
         Job, MetadataPatch,
-        query::{ListParams, Page, pagination_json},
+        query::{ListParams, ListSpec, Page, pagination_json},
         validation::Fields,
     },
     service::Service,
@@ -81,21 +81,40 @@ pub fn metadata_json(m: &crate::model::Metadata) -> Value {
     json!({ "labels": m.labels, "annotations": m.annotations })
 }
 
-/// The v3 list body: pagination, each item rendered by `render`, and optionally `included`.
-pub fn list_json<T>(
+/// What a list endpoint's fetch yields: one page and, for resources that have them, the
+/// `included` object built alongside it.
+pub struct Listing<T> {
+    pub page: Page<T>,
+    pub included: Option<Value>,
+}
+
+impl<T> From<Page<T>> for Listing<T> {
+    fn from(page: Page<T>) -> Self {
+        Self {
+            page,
+            included: None,
+        }
+    }
+}
+
+/// A v3 list endpoint at `path`: checks `query` against `spec`, fetches the page and answers
+/// with pagination, each item rendered by `render`, and `included` when there is one.
+pub async fn list_page<T, L: Into<Listing<T>>>(
     state: &Inner,
     path: &str,
-    params: &ListParams,
-    page: &Page<T>,
+    query: Option<&str>,
+    spec: &ListSpec,
+    fetch: impl AsyncFnOnce(&ListParams) -> Result<L, Error>,
     render: impl Fn(&T) -> Value,
-    included: Option<Value>,
-) -> Json<Value> {
+) -> Result<Json<Value>, Error> {
+    let params = ListParams::parse(query, spec)?;
+    let Listing { page, included } = fetch(&params).await?.into();
     let resources: Vec<Value> = page.items.iter().map(render).collect();
     let body = json!({
-        "pagination": pagination_json(page, params, &state.url(path)),
+        "pagination": pagination_json(&page, &params, &state.url(path)),
         "resources": resources,
     });
-    Json(with_included(body, included))
+    Ok(Json(with_included(body, included)))
 }
 
 /// `body` with an `included` object added, if there is one.

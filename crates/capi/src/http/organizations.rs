@@ -9,16 +9,12 @@ use serde_json::{Value, json};
 use super::{
     AppState, Inner, accepted, created,
     extract::{Auth, Body},
-    list_json, metadata_json, ts,
+    list_page, metadata_json, ts,
     users::user_json,
 };
 use crate::{
     Error,
-    model::{
-        Organization,
-        query::{ListParams, ListSpec},
-        validation::Fields,
-    },
+    model::{Organization, query::ListSpec, validation::Fields},
     service::{NewOrganization, OrganizationPatch},
 };
 
@@ -82,16 +78,15 @@ async fn list_organizations(
     Auth(actor): Auth,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query.as_deref(), &LIST)?;
-    let page = state.service.list_organizations(&actor, &params).await?;
-    Ok(list_json(
+    list_page(
         &state,
         "/v3/organizations",
-        &params,
-        &page,
+        query.as_deref(),
+        &LIST,
+        async |params| state.service.list_organizations(&actor, params).await,
         |o| organization_json(&state, o),
-        None,
-    ))
+    )
+    .await
 }
 
 async fn get_organization(
@@ -188,17 +183,18 @@ async fn list_organization_users(
     Path(guid): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query.as_deref(), &USER_LIST)?;
-    let page = state
-        .service
-        .organization_users(&actor, &guid, &params)
-        .await?;
-    Ok(list_json(
+    list_page(
         &state,
         &format!("/v3/organizations/{guid}/users"),
-        &params,
-        &page,
+        query.as_deref(),
+        &USER_LIST,
+        async |params| {
+            state
+                .service
+                .organization_users(&actor, &guid, params)
+                .await
+        },
         |u| user_json(&state, u),
-        None,
-    ))
+    )
+    .await
 }

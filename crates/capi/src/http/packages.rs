@@ -11,16 +11,12 @@ use serde_json::{Value, json};
 use super::{
     AppState, Inner, created,
     extract::{Auth, Body},
-    list_json, metadata_json, multipart, ts,
+    list_page, metadata_json, multipart, ts,
 };
 use crate::{
     Error,
     blobstore::BlobStream,
-    model::{
-        Package, PackageType,
-        query::{ListParams, ListSpec},
-        validation::Fields,
-    },
+    model::{Package, PackageType, query::ListSpec, validation::Fields},
     service::{NewPackage, ResourceRef},
     store::docs::key,
 };
@@ -88,16 +84,15 @@ async fn list(
     app: Option<&str>,
     path: &str,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query, &LIST)?;
-    let page = state.service.list_packages(actor, &params, app).await?;
-    Ok(list_json(
+    list_page(
         state,
         path,
-        &params,
-        &page,
+        query,
+        &LIST,
+        async |params| state.service.list_packages(actor, params, app).await,
         |p| package_json(state, p),
-        None,
-    ))
+    )
+    .await
 }
 
 async fn list_packages(

@@ -9,11 +9,8 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{AppState, extract::Auth, list_json};
-use crate::{
-    Error,
-    model::query::{ListParams, ListSpec},
-};
+use super::{AppState, extract::Auth, list_page};
+use crate::{Error, model::query::ListSpec};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -47,22 +44,21 @@ fn spec(filters: &'static [&'static str]) -> ListSpec {
 }
 
 /// An empty page at `path`, with the query checked like any other list.
-fn empty(
+async fn empty(
     state: &AppState,
     path: &str,
     query: Option<&str>,
     spec: &ListSpec,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query, spec)?;
-    let page = params.select(Vec::<crate::model::Organization>::new());
-    Ok(list_json(
+    list_page(
         state,
         path,
-        &params,
-        &page,
+        query,
+        spec,
+        async |params| Ok(params.select(Vec::<crate::model::Organization>::new())),
         |_| Value::Null,
-        None,
-    ))
+    )
+    .await
 }
 
 async fn default_isolation_segment(
@@ -89,6 +85,7 @@ async fn isolation_segments(
         query.as_deref(),
         &spec(&["names", "guids", "organization_guids"]),
     )
+    .await
 }
 
 async fn service_instances(
@@ -115,6 +112,7 @@ async fn service_instances(
             "fields[service_plan.service_offering.service_broker]",
         ]),
     )
+    .await
 }
 
 async fn space_isolation_segment(
@@ -144,6 +142,7 @@ async fn security_groups(
         query,
         &spec(&["names", "guids"]),
     )
+    .await
 }
 
 async fn running_security_groups(

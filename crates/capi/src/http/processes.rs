@@ -12,14 +12,14 @@ use serde_json::{Value, json};
 use super::{
     AppState, Inner,
     extract::{Auth, Body},
-    list_json, metadata_json, ts,
+    list_page, metadata_json, ts,
 };
 use crate::{
     Error,
     model::{
         HealthCheckType,
         app_rules::{HealthCheckPatch, Scale, parse_health_check_type},
-        query::{ListParams, ListSpec},
+        query::ListSpec,
         validation::Fields,
     },
     service::{ProcessPatch, ProcessView},
@@ -122,19 +122,15 @@ async fn list(
     spec: &ListSpec,
     app_guid: Option<&str>,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query, spec)?;
-    let page = state
-        .service
-        .list_processes(actor, &params, app_guid)
-        .await?;
-    Ok(list_json(
+    list_page(
         state,
         path,
-        &params,
-        &page,
+        query,
+        spec,
+        async |params| state.service.list_processes(actor, params, app_guid).await,
         |v| process_json(state, v),
-        None,
-    ))
+    )
+    .await
 }
 
 async fn list_processes(
@@ -299,15 +295,16 @@ async fn process_sidecars(
     Path(guid): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query.as_deref(), &SIDECARS)?;
-    state.service.process(&actor, &guid).await?;
-    let page = params.select(Vec::<crate::model::Process>::new());
-    Ok(list_json(
+    list_page(
         &state,
         &format!("/v3/processes/{guid}/sidecars"),
-        &params,
-        &page,
+        query.as_deref(),
+        &SIDECARS,
+        async |params| {
+            state.service.process(&actor, &guid).await?;
+            Ok(params.select(Vec::<crate::model::Process>::new()))
+        },
         |_| Value::Null,
-        None,
-    ))
+    )
+    .await
 }

@@ -5,13 +5,10 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{AppState, Inner, extract::Auth, list_json, ts};
+use super::{AppState, Inner, extract::Auth, list_page, ts};
 use crate::{
     Error,
-    model::{
-        OrganizationQuota,
-        query::{ListParams, ListSpec},
-    },
+    model::{OrganizationQuota, query::ListSpec},
 };
 
 const LIST: ListSpec = ListSpec {
@@ -62,19 +59,15 @@ async fn list_organization_quotas(
     Auth(actor): Auth,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query.as_deref(), &LIST)?;
-    let page = state
-        .service
-        .list_organization_quotas(&actor, &params)
-        .await?;
-    Ok(list_json(
+    list_page(
         &state,
         "/v3/organization_quotas",
-        &params,
-        &page,
+        query.as_deref(),
+        &LIST,
+        async |params| state.service.list_organization_quotas(&actor, params).await,
         |q| quota_json(&state, &q.quota, &q.organization_guids),
-        None,
-    ))
+    )
+    .await
 }
 
 async fn get_organization_quota(

@@ -7,9 +7,9 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::{
-    AppState, Inner, accepted, created,
+    AppState, Inner, Listing, accepted, created,
     extract::{Auth, Body},
-    list_json,
+    list_page,
     organizations::organization_json,
     spaces::space_json,
     ts,
@@ -107,22 +107,27 @@ async fn list_roles(
     Auth(actor): Auth,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query.as_deref(), &LIST)?;
-    if let Some(types) = params.filters.get("types")
-        && let Some(bad) = types.iter().find(|t| RoleType::parse(t).is_none())
-    {
-        return Err(Error::BadQuery(format!("Types has invalid value '{bad}'")));
-    }
-    let list = state.service.list_roles(&actor, &params).await?;
-    let included = included_json(&state, &params, &list);
-    Ok(list_json(
+    list_page(
         &state,
         "/v3/roles",
-        &params,
-        &list.page,
+        query.as_deref(),
+        &LIST,
+        async |params| {
+            if let Some(types) = params.filters.get("types")
+                && let Some(bad) = types.iter().find(|t| RoleType::parse(t).is_none())
+            {
+                return Err(Error::BadQuery(format!("Types has invalid value '{bad}'")));
+            }
+            let list = state.service.list_roles(&actor, params).await?;
+            let included = included_json(&state, params, &list);
+            Ok(Listing {
+                page: list.page,
+                included,
+            })
+        },
         |r| role_json(&state, r),
-        included,
-    ))
+    )
+    .await
 }
 
 async fn get_role(

@@ -8,10 +8,10 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::{
-    AppState, Included, Inner, accepted, created,
+    AppState, Included, Inner, Listing, accepted, created,
     domains::domain_json,
     extract::{Auth, Body},
-    list_json, metadata_json,
+    list_page, metadata_json,
     organizations::organization_json,
     read_metadata,
     spaces::space_json,
@@ -148,17 +148,22 @@ async fn list(
     query: Option<&str>,
     app_guid: Option<&str>,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query, &LIST)?;
-    let list = state.service.list_routes(actor, &params, app_guid).await?;
-    let included = included_json(state, &params, &list);
-    Ok(list_json(
+    list_page(
         state,
         path,
-        &params,
-        &list.page,
+        query,
+        &LIST,
+        async |params| {
+            let list = state.service.list_routes(actor, params, app_guid).await?;
+            let included = included_json(state, params, &list);
+            Ok(Listing {
+                page: list.page,
+                included,
+            })
+        },
         |v| route_json(state, v),
-        included,
-    ))
+    )
+    .await
 }
 
 async fn list_routes(

@@ -7,9 +7,9 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::{
-    AppState, Included, Inner, accepted, created,
+    AppState, Included, Inner, Listing, accepted, created,
     extract::{Auth, Body},
-    list_json, metadata_json,
+    list_page, metadata_json,
     organizations::{USER_LIST, organization_json},
     ts,
     users::user_json,
@@ -93,17 +93,22 @@ async fn list_spaces(
     Auth(actor): Auth,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query.as_deref(), &LIST)?;
-    let list = state.service.list_spaces(&actor, &params).await?;
-    let included = included_json(&state, &params, &list.organizations);
-    Ok(list_json(
+    list_page(
         &state,
         "/v3/spaces",
-        &params,
-        &list.page,
+        query.as_deref(),
+        &LIST,
+        async |params| {
+            let list = state.service.list_spaces(&actor, params).await?;
+            let included = included_json(&state, params, &list.organizations);
+            Ok(Listing {
+                page: list.page,
+                included,
+            })
+        },
         |s| space_json(&state, s),
-        included,
-    ))
+    )
+    .await
 }
 
 async fn get_space(
@@ -178,16 +183,15 @@ async fn list_space_users(
     Path(guid): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query.as_deref(), &USER_LIST)?;
-    let page = state.service.space_users(&actor, &guid, &params).await?;
-    Ok(list_json(
+    list_page(
         &state,
         &format!("/v3/spaces/{guid}/users"),
-        &params,
-        &page,
+        query.as_deref(),
+        &USER_LIST,
+        async |params| state.service.space_users(&actor, &guid, params).await,
         |u| user_json(&state, u),
-        None,
-    ))
+    )
+    .await
 }
 
 async fn list_space_features(

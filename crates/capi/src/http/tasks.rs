@@ -13,14 +13,11 @@ use serde_json::{Value, json};
 use super::{
     AppState, Inner,
     extract::{Auth, Body},
-    list_json, metadata_json, ts,
+    list_page, metadata_json, ts,
 };
 use crate::{
     Error,
-    model::{
-        query::{ListParams, ListSpec},
-        validation::Fields,
-    },
+    model::{query::ListSpec, validation::Fields},
     service::{NewTask, TaskView, task_completed_path},
 };
 
@@ -148,16 +145,15 @@ async fn list_app_tasks(
     Path(guid): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query.as_deref(), &APP_LIST)?;
-    let page = state.service.app_tasks(&actor, &guid, &params).await?;
-    Ok(list_json(
+    list_page(
         &state,
         &format!("/v3/apps/{guid}/tasks"),
-        &params,
-        &page,
+        query.as_deref(),
+        &APP_LIST,
+        async |params| state.service.app_tasks(&actor, &guid, params).await,
         |t| task_json(&state, t),
-        None,
-    ))
+    )
+    .await
 }
 
 async fn list_tasks(
@@ -165,16 +161,15 @@ async fn list_tasks(
     Auth(actor): Auth,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query.as_deref(), &LIST)?;
-    let page = state.service.tasks(&actor, &params).await?;
-    Ok(list_json(
+    list_page(
         &state,
         "/v3/tasks",
-        &params,
-        &page,
+        query.as_deref(),
+        &LIST,
+        async |params| state.service.tasks(&actor, params).await,
         |t| task_json(&state, t),
-        None,
-    ))
+    )
+    .await
 }
 
 async fn get_task(

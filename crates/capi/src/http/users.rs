@@ -9,13 +9,13 @@ use serde_json::{Value, json};
 use super::{
     AppState, Inner, accepted, created,
     extract::{Auth, Body},
-    list_json, metadata_json,
+    list_page, metadata_json,
     organizations::USER_LIST,
     ts,
 };
 use crate::{
     Error,
-    model::{query::ListParams, user::UserView, validation::Fields},
+    model::{user::UserView, validation::Fields},
 };
 
 pub fn routes() -> Router<AppState> {
@@ -46,16 +46,15 @@ async fn list_users(
     Auth(actor): Auth,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, Error> {
-    let params = ListParams::parse(query.as_deref(), &USER_LIST)?;
-    let page = state.service.list_users(&actor, &params).await?;
-    Ok(list_json(
+    list_page(
         &state,
         "/v3/users",
-        &params,
-        &page,
+        query.as_deref(),
+        &USER_LIST,
+        async |params| state.service.list_users(&actor, params).await,
         |u| user_json(&state, u),
-        None,
-    ))
+    )
+    .await
 }
 
 async fn get_user(

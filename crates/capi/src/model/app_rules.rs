@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
-use super::{App, HealthCheck, HealthCheckType, Listable, Process};
+use super::{App, HealthCheck, HealthCheckType, Process, listable};
 
 /// The process type that receives routes and gets one instance by default.
 pub const WEB: &str = "web";
@@ -19,38 +19,9 @@ pub const MAX_HEALTH_CHECK_TIMEOUT: i64 = 180;
 /// CC caps instances at this.
 pub const MAX_INSTANCES: i64 = 2_000_000;
 
-impl Listable for App {
-    fn guid(&self) -> &str {
-        &self.guid
-    }
-    fn name(&self) -> Option<&str> {
-        Some(&self.name)
-    }
-    fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
-    }
-    fn updated_at(&self) -> DateTime<Utc> {
-        self.updated_at
-    }
-    fn labels(&self) -> Option<&BTreeMap<String, String>> {
-        Some(&self.metadata.labels)
-    }
-}
+listable!(App { name, labels });
 
-impl Listable for Process {
-    fn guid(&self) -> &str {
-        &self.guid
-    }
-    fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
-    }
-    fn updated_at(&self) -> DateTime<Utc> {
-        self.updated_at
-    }
-    fn labels(&self) -> Option<&BTreeMap<String, String>> {
-        Some(&self.metadata.labels)
-    }
-}
+listable!(Process { labels });
 
 /// A process of `process_type` with CC's defaults: one instance of `web` (none of any other
 /// type), 1 GB memory and disk, a port check for `web` and a process check otherwise.

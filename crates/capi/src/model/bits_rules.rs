@@ -3,11 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
-    Build, Buildpack, BuildpackState, Droplet, DropletBuildpack, Listable, Package, Stack,
+    Build, Buildpack, BuildpackState, Droplet, DropletBuildpack, Package, Stack, listable,
 };
 
 /// CC's `staging.minimum_staging_memory_mb` / `minimum_staging_disk_mb`.
@@ -16,44 +15,15 @@ pub const STAGING_DISK_MB: u64 = 4096;
 /// The stack apps get when they name none.
 pub const DEFAULT_STACK: &str = "cflinuxfs4";
 
-macro_rules! listable {
-    ($t:ty $(, $extra:item)*) => {
-        impl Listable for $t {
-            fn guid(&self) -> &str {
-                &self.guid
-            }
-            fn created_at(&self) -> DateTime<Utc> {
-                self.created_at
-            }
-            fn updated_at(&self) -> DateTime<Utc> {
-                self.updated_at
-            }
-            fn labels(&self) -> Option<&BTreeMap<String, String>> {
-                Some(&self.metadata.labels)
-            }
-            $($extra)*
-        }
-    };
-}
-
-listable!(Package);
-listable!(Build);
-listable!(Droplet);
-listable!(
-    Stack,
-    fn name(&self) -> Option<&str> {
-        Some(&self.name)
-    }
-);
-listable!(
-    Buildpack,
-    fn name(&self) -> Option<&str> {
-        Some(&self.name)
-    },
-    fn position(&self) -> Option<u32> {
-        Some(self.position)
-    }
-);
+listable!(Package { labels });
+listable!(Build { labels });
+listable!(Droplet { labels });
+listable!(Stack { name, labels });
+listable!(Buildpack {
+    name,
+    labels,
+    position
+});
 
 /// The buildpacks a build on `stack` runs, in order: the app's named ones (each must exist,
 /// be enabled and fit the stack), or every ready, enabled buildpack for the stack by position

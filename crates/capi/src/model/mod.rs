@@ -61,3 +61,40 @@ pub trait Listable {
         None
     }
 }
+
+/// Implements [`Listable`] for a type with `guid`, `created_at` and `updated_at` fields.
+/// The optional list opts into the other fields: `name` (a `name` field), `labels`
+/// (`metadata.labels`) and `position` (a `position` field), e.g.
+/// `listable!(App { name, labels })`.
+macro_rules! listable {
+    ($t:ident $({ $($field:ident),* $(,)? })?) => {
+        impl $crate::model::Listable for $t {
+            fn guid(&self) -> &str {
+                &self.guid
+            }
+            fn created_at(&self) -> ::chrono::DateTime<::chrono::Utc> {
+                self.created_at
+            }
+            fn updated_at(&self) -> ::chrono::DateTime<::chrono::Utc> {
+                self.updated_at
+            }
+            $($($crate::model::listable!(@$field);)*)?
+        }
+    };
+    (@name) => {
+        fn name(&self) -> Option<&str> {
+            Some(&self.name)
+        }
+    };
+    (@labels) => {
+        fn labels(&self) -> Option<&::std::collections::BTreeMap<String, String>> {
+            Some(&self.metadata.labels)
+        }
+    };
+    (@position) => {
+        fn position(&self) -> Option<u32> {
+            Some(self.position)
+        }
+    };
+}
+pub(crate) use listable;

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 
-use super::{Listable, Metadata};
+use super::{Metadata, listable};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
@@ -13,20 +13,4 @@ pub struct Organization {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Listable for Organization {
-    fn guid(&self) -> &str {
-        &self.guid
-    }
-    fn name(&self) -> Option<&str> {
-        Some(&self.name)
-    }
-    fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
-    }
-    fn updated_at(&self) -> DateTime<Utc> {
-        self.updated_at
-    }
-    fn labels(&self) -> Option<&std::collections::BTreeMap<String, String>> {
-        Some(&self.metadata.labels)
-    }
-}
+listable!(Organization { name, labels });

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 
-use super::Listable;
+use super::{Listable, listable};
 
 /// An organization quota. Only the unlimited `default` quota exists for now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,20 +13,7 @@ pub struct OrganizationQuota {
 
 pub const DEFAULT_QUOTA_NAME: &str = "default";
 
-impl Listable for OrganizationQuota {
-    fn guid(&self) -> &str {
-        &self.guid
-    }
-    fn name(&self) -> Option<&str> {
-        Some(&self.name)
-    }
-    fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
-    }
-    fn updated_at(&self) -> DateTime<Utc> {
-        self.updated_at
-    }
-}
+listable!(OrganizationQuota { name });
 
 /// A quota with the guids of the organizations using it that the caller can see.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 
-use super::Listable;
+use super::listable;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RoleType {
@@ -67,17 +67,7 @@ pub struct Role {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Listable for Role {
-    fn guid(&self) -> &str {
-        &self.guid
-    }
-    fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
-    }
-    fn updated_at(&self) -> DateTime<Utc> {
-        self.updated_at
-    }
-}
+listable!(Role);
 
 #[cfg(test)]
 mod tests {

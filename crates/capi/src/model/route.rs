@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Listable, Metadata};
+use super::{Metadata, listable};
 use crate::store::{Table, docs::document};
 
 /// CC's limits: a DNS label, a context path, a whole host name.
@@ -109,38 +109,9 @@ impl RouteMapping {
     }
 }
 
-impl Listable for Domain {
-    fn guid(&self) -> &str {
-        &self.guid
-    }
-    fn name(&self) -> Option<&str> {
-        Some(&self.name)
-    }
-    fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
-    }
-    fn updated_at(&self) -> DateTime<Utc> {
-        self.updated_at
-    }
-    fn labels(&self) -> Option<&std::collections::BTreeMap<String, String>> {
-        Some(&self.metadata.labels)
-    }
-}
+listable!(Domain { name, labels });
 
-impl Listable for Route {
-    fn guid(&self) -> &str {
-        &self.guid
-    }
-    fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
-    }
-    fn updated_at(&self) -> DateTime<Utc> {
-        self.updated_at
-    }
-    fn labels(&self) -> Option<&std::collections::BTreeMap<String, String>> {
-        Some(&self.metadata.labels)
-    }
-}
+listable!(Route { labels });
 
 /// The host name a route answers to: `host.domain`, or the domain itself.
 pub fn fqdn(host: &str, domain: &str) -> String {

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 
-use super::{Listable, Metadata};
+use super::{Metadata, listable};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Space {
@@ -14,20 +14,4 @@ pub struct Space {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Listable for Space {
-    fn guid(&self) -> &str {
-        &self.guid
-    }
-    fn name(&self) -> Option<&str> {
-        Some(&self.name)
-    }
-    fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
-    }
-    fn updated_at(&self) -> DateTime<Utc> {
-        self.updated_at
-    }
-    fn labels(&self) -> Option<&std::collections::BTreeMap<String, String>> {
-        Some(&self.metadata.labels)
-    }
-}
+listable!(Space { name, labels });

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Listable, Metadata};
+use super::{Metadata, listable};
 use crate::store::{
     Table,
     docs::{document, key},
@@ -50,20 +50,4 @@ fn unlimited() -> i64 {
     -1
 }
 
-impl Listable for Task {
-    fn guid(&self) -> &str {
-        &self.guid
-    }
-    fn name(&self) -> Option<&str> {
-        Some(&self.name)
-    }
-    fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
-    }
-    fn updated_at(&self) -> DateTime<Utc> {
-        self.updated_at
-    }
-    fn labels(&self) -> Option<&std::collections::BTreeMap<String, String>> {
-        Some(&self.metadata.labels)
-    }
-}
+listable!(Task { name, labels });

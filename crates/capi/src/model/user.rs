@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 
-use super::{Listable, Metadata};
+use super::{Listable, Metadata, listable};
 
 /// A user as the CCDB knows them: only the guid. Names come from UAA.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,20 +26,7 @@ impl UserView {
     }
 }
 
-impl Listable for User {
-    fn guid(&self) -> &str {
-        &self.guid
-    }
-    fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
-    }
-    fn updated_at(&self) -> DateTime<Utc> {
-        self.updated_at
-    }
-    fn labels(&self) -> Option<&std::collections::BTreeMap<String, String>> {
-        Some(&self.metadata.labels)
-    }
-}
+listable!(User { labels });
 
 impl Listable for UserView {
     fn guid(&self) -> &str {

@@ -2,7 +2,7 @@
 //! waiting for Diego's side.
 #![allow(dead_code)]
 
-use std::{future::Future, time::Duration};
+use std::time::Duration;
 
 use ingot_core::{DatabaseUrl, IdGen, UuidIds};
 use reqwest::StatusCode;
@@ -94,25 +94,6 @@ pub async fn insert_staged_droplet(cc: &TestCc, app: &str, process_types: Value)
         }
     }
     droplet
-}
-
-/// Polls `check` until it yields a value, failing after 10 s.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 pub fn error_detail(res: &common::Response) -> String {
