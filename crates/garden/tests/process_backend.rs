@@ -7,7 +7,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{TestDepot, eventually, is_running, read_until, sh};
+use common::{TIMEOUT, TestDepot, is_running, read_until, sh};
+use ingot_core::testing::eventually_within;
 use ingot_garden::{
     BindMount, BindMountMode, ContainerSpec, ContainerState, ExitStatus, Garden, Limits, ProcessIo,
     ProcessSpec, Signal, collect,
@@ -113,7 +114,7 @@ async fn net_in_maps_a_free_port_the_app_serves_on() {
     };
     let _server = container.run(spec, ProcessIo::default()).await.unwrap();
     let port = mapping.host_port;
-    let response = eventually("the server to answer", || async move {
+    let response = eventually_within("the server to answer", TIMEOUT, || async move {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
         stream.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
         let mut response = String::new();
@@ -289,7 +290,7 @@ async fn metrics_are_non_zero_for_a_running_process() {
         .run(sh("while true; do :; done"), ProcessIo::default())
         .await
         .unwrap();
-    let metrics = eventually("cpu time to be counted", || {
+    let metrics = eventually_within("cpu time to be counted", TIMEOUT, || {
         let container = container.clone();
         async move {
             let m = container.metrics().await.unwrap();

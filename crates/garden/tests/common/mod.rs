@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
@@ -74,25 +73,6 @@ pub fn sh(script: &str) -> ProcessSpec {
         path: "/bin/sh".into(),
         args: vec!["-c".into(), script.into()],
         ..ProcessSpec::default()
-    }
-}
-
-/// Polls `check` until it yields a value, failing the test after [`TIMEOUT`].
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
