@@ -61,6 +61,7 @@ INGOT_SETTINGS_ENV = (
     "INGOT_LOG_CACHE_ADDR",
     "INGOT_UAA_CLIENT_ID",
     "INGOT_UAA_CLIENT_SECRET",
+    "INGOT_GARDEN_BACKEND",
 )
 
 
@@ -125,6 +126,9 @@ def start_ingot(data_dir: Path, api_addr="127.0.0.1:0", uaa_addr="127.0.0.1:0", 
         "--bbs-addr", bbs_addr,
         "--router-addr", router_addr,
         "--log-cache-addr", log_cache_addr,
+        # Several instances run side by side; Linux containers have their own tests, which
+        # give each instance its own bridge and subnet and clean them up.
+        "--garden-backend", "process",
         *extra_args,
     ]
     process = subprocess.Popen(

@@ -147,8 +147,9 @@ pub struct CloudController {
 }
 
 impl CloudController {
-    /// Opens/migrates the CCDB, seeds feature flags and the default quota, resumes unfinished
-    /// jobs, and starts the job worker (which stops on shutdown).
+    /// Opens/migrates the CCDB, seeds feature flags, the default quota, buildpacks, stacks,
+    /// the apps domain and (once) the default security groups, resumes unfinished jobs, and
+    /// starts the job worker (which stops on shutdown).
     pub async fn start(
         config: CloudControllerConfig,
         deps: CloudControllerDeps,
@@ -186,6 +187,7 @@ impl CloudController {
         );
         service.seed_builtin_buildpacks().await?;
         service.seed_default_domain().await?;
+        service.seed_security_groups().await?;
         let resumed = service.resume_jobs().await?;
         if resumed > 0 {
             tracing::info!(resumed, "resumed unfinished jobs");

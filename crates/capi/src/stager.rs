@@ -5,8 +5,8 @@
 //! Pure: the URLs come in signed, the task definition goes out.
 
 use ingot_bbs::{
-    Action, DownloadAction, EnvironmentVariable, ParallelAction, RunAction, SerialAction,
-    TaskDefinition, TimeoutAction, TryAction, UploadAction,
+    Action, DownloadAction, EnvironmentVariable, ParallelAction, RunAction, SecurityGroupRule,
+    SerialAction, TaskDefinition, TimeoutAction, TryAction, UploadAction,
 };
 use md5::{Digest, Md5};
 
@@ -39,6 +39,8 @@ pub struct StagingRequest {
     pub droplet_upload_url: String,
     pub completion_callback_url: String,
     pub timeout_ms: u64,
+    /// The app's space's staging security groups.
+    pub egress_rules: Vec<SecurityGroupRule>,
 }
 
 const LOG_SOURCE: &str = "STG";
@@ -152,6 +154,7 @@ pub fn task_definition(req: &StagingRequest) -> TaskDefinition {
         log_source: LOG_SOURCE.into(),
         result_file: RESULT_FILE.into(),
         completion_callback_url: req.completion_callback_url.clone(),
+        egress_rules: req.egress_rules.clone(),
         ..TaskDefinition::default()
     }
 }
@@ -179,6 +182,15 @@ mod tests {
             droplet_upload_url: "http://cc/droplet-up".into(),
             completion_callback_url: "http://cc/done".into(),
             timeout_ms: 900_000,
+            egress_rules: vec![SecurityGroupRule {
+                protocol: ingot_bbs::Protocol::Udp,
+                destinations: vec!["0.0.0.0/0".into()],
+                ports: vec![53],
+                port_range: None,
+                icmp_info: None,
+                log: false,
+                annotations: Vec::new(),
+            }],
         }
     }
 
@@ -192,6 +204,7 @@ mod tests {
         let def = task_definition(&request(true));
         assert_eq!(def.root_fs, "preloaded:cflinuxfs4");
         assert_eq!(def.result_file, "/tmp/result.json");
+        assert_eq!(def.egress_rules, request(true).egress_rules);
         assert_eq!(
             (def.log_guid.as_str(), def.log_source.as_str()),
             ("app", "STG")

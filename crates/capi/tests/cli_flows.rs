@@ -266,13 +266,18 @@ async fn space_commands() {
     for path in [
         format!("/v3/apps?space_guids={space}"),
         format!("/v3/service_instances?space_guids={space}"),
-        format!("/v3/spaces/{space}/running_security_groups"),
-        format!("/v3/spaces/{space}/staging_security_groups"),
     ] {
         let res = cc.get(&path, &admin).await;
         assert_eq!(res.status, StatusCode::OK, "{path}: {}", res.body);
         assert_eq!(res.body["resources"], json!([]), "{path}");
         assert_eq!(res.body["pagination"]["total_pages"], 1, "{path}");
+    }
+    // The default security groups apply to every space.
+    for lifecycle in ["running", "staging"] {
+        let path = format!("/v3/spaces/{space}/{lifecycle}_security_groups");
+        let res = cc.get(&path, &admin).await;
+        assert_eq!(res.status, StatusCode::OK, "{path}: {}", res.body);
+        assert_eq!(names(&res.body), ["public_networks", "dns"], "{path}");
     }
     for path in [
         format!("/v3/spaces/{space}/relationships/isolation_segment"),

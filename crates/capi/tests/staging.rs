@@ -729,6 +729,29 @@ async fn builds_stage_through_a_diego_task() {
     .await;
     assert!(error.as_str().is_some_and(|e| e.contains(" - ")), "{error}");
 
+    // Staging gets the space's staging security groups (the defaults and one bound there),
+    // not its running ones.
+    let space = w.cc.get(&format!("/v3/apps/{}", w.app), &w.dev).await.body["relationships"]
+        ["space"]["data"]["guid"]
+        .clone();
+    let mut bound = Vec::new();
+    for (name, lifecycle, destination) in [
+        ("mirror", "staging", "10.1.1.1"),
+        ("database", "running", "10.2.2.2"),
+    ] {
+        let res = w
+            .cc
+            .post(
+                "/v3/security_groups",
+                &w.cc.admin,
+                json!({"name": name, "rules": [{"protocol": "all", "destination": destination}],
+                       "relationships": {format!("{lifecycle}_spaces"): {"data": [{"guid": space}]}}}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        bound.push(guid(&res.body));
+    }
+
     bridge_support::idle_cell(&w.cc).await;
     let res =
         w.cc.post("/v3/builds", &w.dev, json!({"package": {"guid": package}}))
@@ -751,6 +774,23 @@ async fn builds_stage_through_a_diego_task() {
         def.env
             .iter()
             .any(|e| e.name == "CF_STACK" && e.value == "cflinuxfs4")
+    );
+    let destinations: Vec<&str> = def
+        .egress_rules
+        .iter()
+        .flat_map(|r| r.destinations.iter().map(String::as_str))
+        .collect();
+    assert_eq!(def.egress_rules.len(), 7 + 2 + 1, "{destinations:?}");
+    assert!(destinations.contains(&"10.1.1.1") && destinations.contains(&"0.0.0.0/0"));
+    assert!(!destinations.contains(&"10.2.2.2"), "{destinations:?}");
+    let mirror = def
+        .egress_rules
+        .iter()
+        .find(|r| r.destinations == ["10.1.1.1"])
+        .unwrap();
+    assert_eq!(
+        mirror.annotations,
+        [format!("security_group_id:{}", bound[0])]
     );
     let mut found = Vec::new();
     urls(def.action.as_ref().unwrap(), &mut found);

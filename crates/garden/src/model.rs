@@ -37,7 +37,16 @@ pub struct ContainerInfo {
     pub process_ids: Vec<String>,
     pub properties: Properties,
     pub mapped_ports: Vec<PortMapping>,
+    /// Things that happened to the container that explain how its processes ended, e.g.
+    /// [`OUT_OF_MEMORY`] (Garden's container events).
+    #[serde(default)]
+    pub events: Vec<String>,
 }
+
+/// The event of a container whose processes were killed for exceeding its memory limit.
+pub const OUT_OF_MEMORY: &str = "out of memory";
+/// The event of a container whose processes were killed for exceeding its disk limit.
+pub const DISK_QUOTA_EXCEEDED: &str = "disk quota exceeded";
 
 /// A container's resource usage.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

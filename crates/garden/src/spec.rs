@@ -42,6 +42,60 @@ pub struct ContainerSpec {
     /// [`DEFAULT_GRACE_TIME`].
     #[serde(default)]
     pub grace_time: Option<Duration>,
+    /// Outbound traffic the container may send; everything else is refused. Backends without
+    /// a network of their own record them only.
+    #[serde(default)]
+    pub net_out: Vec<NetOutRule>,
+}
+
+/// One allowance for outbound traffic (Garden's net-out rule), e.g. from an application
+/// security group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetOutRule {
+    pub protocol: NetProtocol,
+    /// Destination addresses; empty means none.
+    pub networks: Vec<IpRange>,
+    /// Destination ports (TCP and UDP only); empty means every port.
+    #[serde(default)]
+    pub ports: Vec<PortRange>,
+    /// The ICMP type and code allowed (ICMP only); `None` allows all ICMP.
+    #[serde(default)]
+    pub icmp: Option<IcmpControl>,
+    /// Log the first packet of each connection this rule allows.
+    #[serde(default)]
+    pub log: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetProtocol {
+    All,
+    Tcp,
+    Udp,
+    Icmp,
+}
+
+/// An inclusive range of IPv4 addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpRange {
+    pub start: std::net::Ipv4Addr,
+    pub end: std::net::Ipv4Addr,
+}
+
+/// An inclusive range of ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortRange {
+    pub start: u16,
+    pub end: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IcmpControl {
+    #[serde(rename = "type")]
+    pub kind: u8,
+    /// `None` allows every code of the type.
+    #[serde(default)]
+    pub code: Option<u8>,
 }
 
 /// A host directory made visible inside the container.
@@ -157,6 +211,34 @@ impl ContainerSpec {
         }
         if self.limits.open_files == Some(0) {
             fields.push(FieldError::new("limits.open_files", "must not be 0"));
+        }
+        for (i, rule) in self.net_out.iter().enumerate() {
+            if rule.networks.iter().any(|n| n.start > n.end) {
+                fields.push(FieldError::new(
+                    format!("net_out[{i}].networks"),
+                    "start must not be after end",
+                ));
+            }
+            if rule.ports.iter().any(|p| p.start > p.end) {
+                fields.push(FieldError::new(
+                    format!("net_out[{i}].ports"),
+                    "start must not be after end",
+                ));
+            }
+            if !rule.ports.is_empty()
+                && !matches!(rule.protocol, NetProtocol::Tcp | NetProtocol::Udp)
+            {
+                fields.push(FieldError::new(
+                    format!("net_out[{i}].ports"),
+                    "only tcp and udp rules have ports",
+                ));
+            }
+            if rule.icmp.is_some() && rule.protocol != NetProtocol::Icmp {
+                fields.push(FieldError::new(
+                    format!("net_out[{i}].icmp"),
+                    "only icmp rules have an icmp type",
+                ));
+            }
         }
         if fields.is_empty() {
             Ok(())

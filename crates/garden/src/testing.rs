@@ -109,6 +109,7 @@ struct Shared {
     failures: Mutex<BTreeMap<String, Error>>,
     containers: Mutex<BTreeMap<String, Arc<FakeContainer>>>,
     metrics: Mutex<BTreeMap<String, ContainerMetrics>>,
+    events: Mutex<BTreeMap<String, Vec<String>>>,
 }
 
 impl Shared {
@@ -166,6 +167,14 @@ impl FakeGarden {
             .lock()
             .expect("poisoned")
             .insert(handle.to_string(), metrics);
+    }
+
+    /// The events a container reports in its info (e.g. `OUT_OF_MEMORY`).
+    pub fn set_events(&self, handle: &str, events: &[&str]) {
+        self.shared.events.lock().expect("poisoned").insert(
+            handle.to_string(),
+            events.iter().map(|e| e.to_string()).collect(),
+        );
     }
 
     fn find(&self, handle: &str) -> Result<Arc<FakeContainer>, Error> {
@@ -348,6 +357,14 @@ impl Container for FakeContainer {
                 .collect(),
             properties: state.properties.clone(),
             mapped_ports: state.mapped_ports.clone(),
+            events: self
+                .shared
+                .events
+                .lock()
+                .expect("poisoned")
+                .get(&self.handle)
+                .cloned()
+                .unwrap_or_default(),
         })
     }
 

@@ -154,6 +154,45 @@ pub struct CellSettings {
     pub max_containers: u64,
     /// How often the cell samples its containers' usage for `cf app` (Diego's default 15 s).
     pub metrics_interval: Duration,
+    /// Which Garden backend runs the containers, and its settings.
+    pub garden: GardenSettings,
+}
+
+/// Which Garden backend a cell uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GardenBackend {
+    /// `linux` when running as root with the OCI runtime and tools present, else `process`.
+    Auto,
+    /// Real containers through an OCI runtime; fail to start when it cannot run.
+    Linux,
+    /// Plain processes, no isolation.
+    Process,
+}
+
+impl std::str::FromStr for GardenBackend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "linux" => Ok(Self::Linux),
+            "process" => Ok(Self::Process),
+            other => Err(format!(
+                "unknown Garden backend {other:?}: use auto, linux or process"
+            )),
+        }
+    }
+}
+
+/// The cell's Garden backend settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GardenSettings {
+    pub backend: GardenBackend,
+    /// The OCI runtime the linux backend drives: `runc` (default) or `crun`, or a path.
+    pub oci_runtime: PathBuf,
+    /// The host bridge containers attach to.
+    pub bridge: String,
+    /// The private subnet container addresses come from.
+    pub subnet: ingot_garden::linux::Subnet,
 }
 
 /// A configured secret: usable, but never shown by `Debug`.
@@ -204,6 +243,10 @@ pub struct ConfigFile {
     pub cell_disk_mb: Option<u64>,
     pub cell_max_containers: Option<u64>,
     pub cell_metrics_interval_seconds: Option<u64>,
+    pub garden_backend: Option<String>,
+    pub oci_runtime: Option<PathBuf>,
+    pub container_bridge: Option<String>,
+    pub container_subnet: Option<String>,
     #[serde(default)]
     pub syslog_drains: Vec<SyslogDrainSettings>,
 }
@@ -239,6 +282,7 @@ pub struct Overrides {
     pub log_cache_addr: Option<SocketAddr>,
     pub log_cache_url: Option<String>,
     pub log_ingress_secret: Option<String>,
+    pub garden_backend: Option<GardenBackend>,
 }
 
 pub const DEFAULT_API_ADDR: &str = "127.0.0.1:9022";
@@ -295,6 +339,24 @@ impl Config {
                 file.cell_metrics_interval_seconds
                     .unwrap_or(DEFAULT_METRICS_INTERVAL),
             ),
+            garden: GardenSettings {
+                backend: match (flags.garden_backend, file.garden_backend) {
+                    (Some(backend), _) => backend,
+                    (None, Some(name)) => name
+                        .parse()
+                        .map_err(|e: String| anyhow::anyhow!(e))
+                        .context("garden_backend")?,
+                    (None, None) => GardenBackend::Auto,
+                },
+                oci_runtime: file.oci_runtime.unwrap_or_else(|| "runc".into()),
+                bridge: file.container_bridge.unwrap_or_else(|| "ingot0".into()),
+                subnet: match file.container_subnet {
+                    Some(text) => ingot_garden::linux::Subnet::parse(&text)
+                        .map_err(|e| anyhow::anyhow!(e))
+                        .context("container_subnet")?,
+                    None => ingot_garden::linux::NetworkConfig::default().subnet,
+                },
+            },
         };
         let router_tls = match flags.router_tls_addr.or(file.router_tls_addr) {
             None => None,
@@ -394,6 +456,8 @@ impl Config {
             rep_addr: Some(parse_addr("127.0.0.1:0")),
             router_addr: Some(parse_addr("127.0.0.1:0")),
             log_cache_addr: Some(parse_addr("127.0.0.1:0")),
+            // Tests that want containers ask for them.
+            garden_backend: Some(GardenBackend::Process),
             ..Overrides::default()
         };
         Self::resolve(ConfigFile::default(), flags, &NoEnv).expect("defaults always resolve")

@@ -9,6 +9,7 @@
 mod buildpacks {
     include!(concat!(env!("OUT_DIR"), "/buildpacks.rs"));
 }
+mod cell_garden;
 pub mod config;
 pub mod credentials;
 mod group;

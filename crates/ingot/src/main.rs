@@ -4,6 +4,8 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use ingot::config::{Config, ConfigFile, Overrides};
 
+mod stack;
+
 /// jemalloc hands freed memory back to the OS on a timer. With glibc's allocator the 19 MiB
 /// argon2 blocks of every concurrent login stay resident in per-thread arenas, so memory after a
 /// login burst never came back down.
@@ -36,6 +38,11 @@ enum Command {
     Lifecycle {
         #[command(subcommand)]
         command: ingot_lifecycle::LifecycleCommand,
+    },
+    /// Build and list stacks: the root file systems app containers run on.
+    Stack {
+        #[command(subcommand)]
+        command: stack::StackCommand,
     },
     /// Print the version.
     Version,
@@ -89,6 +96,10 @@ struct ComponentArgs {
     /// --log-cache-url; `ingot cc` generates one (<data dir>/log-ingress-secret) when unset.
     #[arg(long, env = "INGOT_LOG_INGRESS_SECRET", hide_env_values = true)]
     log_ingress_secret: Option<String>,
+    /// Garden backend for the cell: auto (containers when root with an OCI runtime, else
+    /// plain processes), linux or process.
+    #[arg(long, env = "INGOT_GARDEN_BACKEND")]
+    garden_backend: Option<ingot::config::GardenBackend>,
     /// UAA client `ingot cc` uses for user lookups (needs scim.read).
     #[arg(long, env = "INGOT_UAA_CLIENT_ID")]
     uaa_client_id: Option<String>,
@@ -118,6 +129,7 @@ impl ComponentArgs {
             router_addr: self.router_addr,
             router_tls_addr: self.router_tls_addr,
             log_cache_addr: self.log_cache_addr,
+            garden_backend: self.garden_backend,
             log_cache_url: self.log_cache_url,
             log_ingress_secret: self.log_ingress_secret,
         };
@@ -146,6 +158,10 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
             return Ok(std::process::ExitCode::SUCCESS);
         }
         Command::Lifecycle { command } => return Ok(ingot_lifecycle::run(command)),
+        Command::Stack { command } => {
+            runtime.block_on(stack::run(command))?;
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
         Command::Up(args) => (args, Role::All),
         Command::Uaa(args) => (args, Role::Uaa),
         Command::Cc(args) => (args, Role::CloudController),

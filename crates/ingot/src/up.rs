@@ -9,7 +9,6 @@ use anyhow::Context;
 use ingot_bbs::{Bbs, BbsApi, BbsClient, BbsConfig, BbsDeps, RepClientFactory};
 use ingot_capi::{CloudController, CloudControllerConfig, CloudControllerDeps, LogCacheMetrics};
 use ingot_core::{Clock, IdGen, Metrics, Shutdown, SystemClock, UuidIds};
-use ingot_garden::{ProcessConfig, ProcessGarden};
 use ingot_logging::{EnvelopeForwarder, EnvelopeSink, LogCache, LogCacheConfig, ingress_router};
 use ingot_rep::{
     Cell, CellCapacity, CellConfig, CellDeps, HttpRepClients, LocalRepClients, LogSink,
@@ -596,7 +595,7 @@ impl Diego<'_> {
         Ok((bbs, bbs_url))
     }
 
-    /// A cell on this machine: Garden's process backend, and a rep that registers with the
+    /// A cell on this machine: Garden (see `cell_garden`), and a rep that registers with the
     /// BBS (in-process through `local_reps`, or at `rep_url` over HTTP).
     async fn start_cell(
         &mut self,
@@ -606,19 +605,7 @@ impl Diego<'_> {
         rep_url: Option<String>,
     ) -> anyhow::Result<Cell> {
         let settings = &config.cell;
-        let depot = config.data_dir.join("garden");
-        tracing::warn!(
-            depot = %depot.display(),
-            "the cell uses Garden's process backend: apps run as plain processes with no container \
-             isolation, no memory or disk limits and no network namespace"
-        );
-        let garden = ProcessGarden::open(ProcessConfig {
-            depot,
-            max_containers: settings.max_containers,
-            enforce_address_space: false,
-        })
-        .await
-        .context("starting Garden")?;
+        let garden = crate::cell_garden::open(config).await?;
         tracing::info!(cell_id = %settings.cell_id, "starting cell");
         let cell = Cell::start(
             CellConfig {
@@ -637,7 +624,7 @@ impl Diego<'_> {
             },
             CellDeps {
                 bbs,
-                garden: Arc::new(garden),
+                garden,
                 logs: self.cell_logs.clone(),
                 metrics: self.cell_metrics.clone(),
                 clock: self.clock.clone(),
@@ -707,6 +694,13 @@ fn cc_settings(config: &Config, api_url: &str) -> anyhow::Result<ingot_capi::Set
         ingot_capi::Settings::new(api_url, &secret, config.data_dir.join("blobstore"));
     settings.apps_domain = config.apps_domain.clone();
     settings.system_domain = config.system_domain.clone();
+    settings.stacks = vec![(
+        crate::config::DEFAULT_STACK.to_owned(),
+        crate::cell_garden::stack_description(
+            &config.data_dir,
+            crate::cell_garden::uses_containers(config),
+        ),
+    )];
     settings.builtin_buildpacks = crate::buildpacks::BUILTIN_BUILDPACKS
         .iter()
         .map(|(name, zip)| ingot_capi::BuiltinBuildpack {
@@ -717,8 +711,8 @@ fn cc_settings(config: &Config, api_url: &str) -> anyhow::Result<ingot_capi::Set
     Ok(settings)
 }
 
-/// A directory holding the lifecycle the cell mounts into containers: a link named `ingot` to
-/// this binary (or the configured one), so builder and launcher match the running cell.
+/// A directory holding the lifecycle the cell mounts into containers: `ingot`, this binary
+/// (or the configured one), so builder and launcher match the running cell.
 fn lifecycle_dir(config: &Config) -> anyhow::Result<std::path::PathBuf> {
     let binary = match &config.lifecycle_binary {
         Some(path) => path.clone(),
@@ -728,7 +722,11 @@ fn lifecycle_dir(config: &Config) -> anyhow::Result<std::path::PathBuf> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let link = dir.join("ingot");
     let _ = std::fs::remove_file(&link);
-    std::os::unix::fs::symlink(&binary, &link)
-        .with_context(|| format!("linking {} to {}", link.display(), binary.display()))?;
+    // A hard link (or a copy across file systems), not a symlink: a container sees the
+    // directory through a bind mount, where a link to a host path would lead nowhere.
+    if std::fs::hard_link(&binary, &link).is_err() {
+        std::fs::copy(&binary, &link)
+            .with_context(|| format!("copying {} to {}", binary.display(), link.display()))?;
+    }
     Ok(dir)
 }

@@ -4,8 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ingot_bbs::{Action, Check, CheckDefinition, DesiredLrp, EnvironmentVariable, Task};
-use ingot_garden::{ProcessLimits, ProcessSpec};
+use ingot_bbs::{
+    Action, Check, CheckDefinition, DesiredLrp, Destination, EnvironmentVariable, Protocol,
+    SecurityGroupRule, Task,
+};
+use ingot_garden::{
+    IcmpControl, IpRange, NetOutRule, NetProtocol, PortRange, ProcessLimits, ProcessSpec,
+};
 
 use crate::executor::RunPlan;
 use crate::executor::steps::{
@@ -17,6 +22,53 @@ use crate::executor::steps::{
 pub fn env_pairs(env: &[EnvironmentVariable]) -> Vec<String> {
     env.iter()
         .map(|e| format!("{}={}", e.name, e.value))
+        .collect()
+}
+
+/// Garden's net-out rules for BBS egress rules: each destination an address range, ports
+/// and port ranges as ranges, ICMP type and code (-1 is any). Destinations the BBS would
+/// not have accepted are skipped.
+pub fn net_out(rules: &[SecurityGroupRule]) -> Vec<NetOutRule> {
+    rules
+        .iter()
+        .map(|rule| NetOutRule {
+            protocol: match rule.protocol {
+                Protocol::Tcp => NetProtocol::Tcp,
+                Protocol::Udp => NetProtocol::Udp,
+                Protocol::Icmp => NetProtocol::Icmp,
+                Protocol::All => NetProtocol::All,
+            },
+            networks: rule
+                .destinations
+                .iter()
+                .filter_map(|d| d.parse::<Destination>().ok())
+                .map(|d| match d {
+                    Destination::Address(ip) => IpRange { start: ip, end: ip },
+                    Destination::Network(net) => IpRange {
+                        start: net.network(),
+                        end: net.broadcast(),
+                    },
+                    Destination::Range(start, end) => IpRange { start, end },
+                })
+                .collect(),
+            ports: rule
+                .ports
+                .iter()
+                .map(|p| PortRange { start: *p, end: *p })
+                .chain(rule.port_range.map(|r| PortRange {
+                    start: r.start,
+                    end: r.end,
+                }))
+                .collect(),
+            icmp: rule
+                .icmp_info
+                .and_then(|i| u8::try_from(i.r#type).ok().map(|kind| (kind, i.code)))
+                .map(|(kind, code)| IcmpControl {
+                    kind,
+                    code: u8::try_from(code).ok(),
+                }),
+            log: rule.log,
+        })
         .collect()
 }
 
@@ -234,6 +286,81 @@ mod tests {
             log_source: source.into(),
             ..RunAction::default()
         })
+    }
+
+    #[test]
+    fn egress_rules_become_net_out_rules() {
+        let rules = vec![
+            SecurityGroupRule {
+                protocol: Protocol::Tcp,
+                destinations: vec![
+                    "10.0.0.0/8".into(),
+                    "1.2.3.4".into(),
+                    "5.0.0.1-5.0.0.9".into(),
+                ],
+                ports: vec![443],
+                port_range: Some(ingot_bbs::PortRange {
+                    start: 8000,
+                    end: 8010,
+                }),
+                icmp_info: None,
+                log: true,
+                annotations: Vec::new(),
+            },
+            SecurityGroupRule {
+                protocol: Protocol::Icmp,
+                destinations: vec!["0.0.0.0/0".into()],
+                ports: Vec::new(),
+                port_range: None,
+                icmp_info: Some(ingot_bbs::IcmpInfo {
+                    r#type: 8,
+                    code: -1,
+                }),
+                log: false,
+                annotations: Vec::new(),
+            },
+        ];
+        let out = net_out(&rules);
+        let ip = |s: &str| s.parse().unwrap();
+        assert_eq!(
+            out[0].networks,
+            [
+                IpRange {
+                    start: ip("10.0.0.0"),
+                    end: ip("10.255.255.255")
+                },
+                IpRange {
+                    start: ip("1.2.3.4"),
+                    end: ip("1.2.3.4")
+                },
+                IpRange {
+                    start: ip("5.0.0.1"),
+                    end: ip("5.0.0.9")
+                },
+            ]
+        );
+        assert_eq!(
+            out[0].ports,
+            [
+                PortRange {
+                    start: 443,
+                    end: 443
+                },
+                PortRange {
+                    start: 8000,
+                    end: 8010
+                }
+            ]
+        );
+        assert!(out[0].log);
+        assert_eq!(out[1].protocol, NetProtocol::Icmp);
+        assert_eq!(
+            out[1].icmp,
+            Some(IcmpControl {
+                kind: 8,
+                code: None
+            })
+        );
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
-"""Sample app for python_buildpack: answers GET /, exits on GET /crash, and on
-GET /log?n=N writes N numbered lines to stdout and to stderr, each stamped with the time (ns)
-just before it is written, so tests can follow them and benchmarks can time them."""
+"""Sample app for python_buildpack: answers GET /, exits on GET /crash, on GET /alloc?mb=N
+allocates and keeps N MiB (to test memory limits), and on GET /log?n=N writes N numbered
+lines to stdout and to stderr, each stamped with the time (ns) just before it is written, so
+tests can follow them and benchmarks can time them."""
 
 import os
 import sys
@@ -16,12 +17,20 @@ except ImportError:
     EXTRA = ""
 
 
+HELD = []
+
+
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/crash":
             print("crashing on request", flush=True)
             os._exit(3)
         url = urlsplit(self.path)
+        if url.path == "/alloc":
+            mb = int(parse_qs(url.query).get("mb", ["1"])[0])
+            print("allocating %d MiB" % mb, flush=True)
+            for _ in range(mb):
+                HELD.append(bytearray(b"x" * (1 << 20)))
         if url.path == "/log":
             count = int(parse_qs(url.query).get("n", ["1"])[0])
             for i in range(count):

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, CheckDefinition, EnvironmentVariable, Nanos, Validator};
+use super::{Action, CheckDefinition, EnvironmentVariable, Nanos, SecurityGroupRule, Validator};
 use crate::error::Error;
 
 /// Diego's optimistic-concurrency tag: a random epoch per record and a counter per change.
@@ -68,6 +68,9 @@ pub struct DesiredLrp {
     pub annotation: String,
     pub placement_tags: Vec<String>,
     pub privileged: bool,
+    /// Where instances may connect to; the cell denies everything else. Fixed once desired:
+    /// new rules reach an app through a new LRP (a restart).
+    pub egress_rules: Vec<SecurityGroupRule>,
     pub modification_tag: ModificationTag,
     /// Set by the BBS when the LRP is desired (Unix ns).
     pub created_at: Nanos,
@@ -97,6 +100,7 @@ impl DesiredLrp {
             "must be valid ports",
         );
         v.annotation(&self.annotation);
+        v.egress_rules(&self.egress_rules);
         v.finish()
     }
 
@@ -187,6 +191,34 @@ mod tests {
                 "ports"
             ]
         );
+    }
+
+    #[test]
+    fn egress_rules_are_validated_and_optional_on_the_wire() {
+        let mut lrp = valid();
+        lrp.egress_rules = vec![SecurityGroupRule {
+            protocol: crate::models::Protocol::Tcp,
+            destinations: vec!["10.0.0.0/8".into(), "nope".into()],
+            ports: Vec::new(),
+            port_range: None,
+            icmp_info: None,
+            log: false,
+            annotations: Vec::new(),
+        }];
+        let Err(Error::Validation { errors }) = lrp.validate() else {
+            panic!("expected a validation error");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["egress_rules[0].ports", "egress_rules[0].destinations[1]"]
+        );
+
+        // Records stored before egress rules existed still read.
+        let mut old = serde_json::to_value(valid()).unwrap();
+        old.as_object_mut().unwrap().remove("egress_rules");
+        let read: DesiredLrp = serde_json::from_value(old).unwrap();
+        assert_eq!(read, valid());
     }
 
     #[test]

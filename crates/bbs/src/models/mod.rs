@@ -8,6 +8,7 @@ mod domain;
 mod event;
 mod filter;
 mod restart;
+mod security_group;
 mod task;
 mod validation;
 
@@ -26,6 +27,9 @@ pub use domain::Domain;
 pub use event::Event;
 pub use filter::{ActualLrpFilter, DesiredLrpFilter, TaskFilter};
 pub use restart::RestartCalculator;
+pub use security_group::{
+    Destination, DestinationError, IcmpInfo, PortRange, Protocol, SecurityGroupRule,
+};
 pub use task::{Task, TaskDefinition, TaskEvent, TaskState, transition as transition_task};
 pub use validation::{InvalidTransition, Validator};
 

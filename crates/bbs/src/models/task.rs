@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, EnvironmentVariable, InvalidTransition, Nanos, Validator};
+use super::{Action, EnvironmentVariable, InvalidTransition, Nanos, SecurityGroupRule, Validator};
 use crate::error::Error;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -65,8 +65,8 @@ pub struct TaskDefinition {
     pub completion_callback_url: String,
     pub annotation: String,
     pub placement_tags: Vec<String>,
-    /// Opaque to the BBS; the rep applies them.
-    pub egress_rules: Vec<serde_json::Value>,
+    /// Where the task may connect to; the cell denies everything else.
+    pub egress_rules: Vec<SecurityGroupRule>,
 }
 
 impl TaskDefinition {
@@ -82,6 +82,7 @@ impl TaskDefinition {
             "must be a URL",
         );
         v.annotation(&self.annotation);
+        v.egress_rules(&self.egress_rules);
         v.into_errors()
     }
 }
@@ -326,7 +327,19 @@ mod tests {
 
     #[test]
     fn validation_collects_every_bad_field() {
-        let t = Task::pending("", "", TaskDefinition::default(), 0);
+        let definition = TaskDefinition {
+            egress_rules: vec![crate::models::SecurityGroupRule {
+                protocol: crate::models::Protocol::All,
+                destinations: Vec::new(),
+                ports: Vec::new(),
+                port_range: None,
+                icmp_info: None,
+                log: false,
+                annotations: Vec::new(),
+            }],
+            ..TaskDefinition::default()
+        };
+        let t = Task::pending("", "", definition, 0);
         let Err(Error::Validation { errors }) = t.validate() else {
             panic!("expected a validation error");
         };
@@ -337,7 +350,8 @@ mod tests {
                 "task_guid",
                 "domain",
                 "task_definition.root_fs",
-                "task_definition.action"
+                "task_definition.action",
+                "task_definition.egress_rules[0].destinations"
             ]
         );
     }

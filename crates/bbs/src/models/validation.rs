@@ -1,6 +1,6 @@
 //! Collecting every bad field into one error, and the transition error.
 
-use super::Action;
+use super::{Action, SecurityGroupRule};
 use crate::error::{Error, FieldError};
 
 /// The largest annotation a DesiredLRP or task may carry.
@@ -65,6 +65,14 @@ impl Validator {
             "annotation",
             "must be at most 10 KiB",
         )
+    }
+
+    /// `egress_rules`: each rule valid itself.
+    pub fn egress_rules(&mut self, rules: &[SecurityGroupRule]) -> &mut Self {
+        for (i, rule) in rules.iter().enumerate() {
+            self.nested(&format!("egress_rules[{i}]"), rule.validation_errors());
+        }
+        self
     }
 
     /// Adds errors found in a nested value, prefixing their field names.

@@ -1,7 +1,10 @@
 //! The store contract, run against SQLite in a temp dir and against the in-memory store.
 
 use super::*;
-use crate::models::{Action, ActualLrpState, RestartCalculator, TaskDefinition, TaskState};
+use crate::models::{
+    Action, ActualLrpState, Protocol, RestartCalculator, SecurityGroupRule, TaskDefinition,
+    TaskState,
+};
 
 async fn sqlite() -> (SqliteStore, tempfile::TempDir) {
     static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -24,6 +27,19 @@ fn ctx(now: Nanos) -> TransitionContext {
     }
 }
 
+/// An egress rule, so the round trips below cover them.
+fn dns_rule() -> SecurityGroupRule {
+    SecurityGroupRule {
+        protocol: Protocol::Udp,
+        destinations: vec!["0.0.0.0/0".into()],
+        ports: vec![53],
+        port_range: None,
+        icmp_info: None,
+        log: false,
+        annotations: vec!["security_group_id:dns".into()],
+    }
+}
+
 fn desired(guid: &str, instances: u32) -> DesiredLrp {
     DesiredLrp {
         process_guid: guid.into(),
@@ -31,6 +47,7 @@ fn desired(guid: &str, instances: u32) -> DesiredLrp {
         instances,
         root_fs: "preloaded:cflinuxfs4".into(),
         action: Some(Action::run("/bin/true", &[])),
+        egress_rules: vec![dns_rule()],
         ..DesiredLrp::default()
     }
 }
@@ -125,7 +142,11 @@ async fn actual_lrp_writes_return_before_and_after(store: &dyn Store) {
 }
 
 async fn task_writes_and_rejection(store: &dyn Store) {
-    let task = Task::pending("t", "cf-tasks", TaskDefinition::default(), 1);
+    let definition = TaskDefinition {
+        egress_rules: vec![dns_rule()],
+        ..TaskDefinition::default()
+    };
+    let task = Task::pending("t", "cf-tasks", definition, 1);
     store.desire_task(&task).await.unwrap();
     assert!(matches!(
         store.desire_task(&task).await,

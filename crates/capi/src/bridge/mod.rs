@@ -5,10 +5,12 @@
 //! `nsync` (pure: a process's DesiredLRP, the diff against the BBS) and `nsync_loop` (the
 //! loop that applies it); `tps` (pure: instance states, crash event data) and
 //! `crash_watcher` (the BBS event follower); `metrics` (instances' usage from log-cache); `tasks` (pure: a task's Diego definition);
-//! `actions` (the droplet download and launcher run both share).
+//! `actions` (the droplet download and launcher run both share); `egress` (pure: security
+//! groups as the egress rules of LRPs and tasks).
 
 mod actions;
 mod crash_watcher;
+pub(crate) mod egress;
 pub(crate) mod metrics;
 pub(crate) mod nsync;
 mod nsync_loop;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use ingot_bbs::{
     Action, CheckDefinition, CodependentAction, DesiredLrp, DesiredLrpUpdate, EnvironmentVariable,
-    HttpCheck, SerialAction, TcpCheck,
+    HttpCheck, SecurityGroupRule, SerialAction, TcpCheck,
 };
 use serde_json::{Value, json};
 
@@ -62,6 +62,8 @@ pub(crate) struct LrpSpec<'a> {
     pub droplet_url: String,
     pub env: Vec<EnvironmentVariable>,
     pub routes: &'a [RouteTarget],
+    /// The app's space's running security groups.
+    pub egress_rules: Vec<SecurityGroupRule>,
 }
 
 /// The routes document: one `cf-router` entry per app port, with every hostname on it.
@@ -117,6 +119,7 @@ pub(crate) fn desired_lrp(spec: LrpSpec<'_>) -> Option<DesiredLrp> {
         droplet_url,
         env,
         routes,
+        egress_rules,
     } = spec;
     let command = start_command(process, droplet)?;
     let log_source = format!("APP/PROC/{}", process.process_type.to_uppercase());
@@ -152,6 +155,7 @@ pub(crate) fn desired_lrp(spec: LrpSpec<'_>) -> Option<DesiredLrp> {
             ("process_type".to_owned(), process.process_type.clone()),
         ]),
         annotation: annotation(process),
+        egress_rules,
         ..DesiredLrp::default()
     })
 }
@@ -173,6 +177,8 @@ impl Plan {
     }
 }
 
+/// What may change in place. Everything else, egress rules included, is fixed until the
+/// process's next version (a restart) desires a new LRP.
 fn changes(want: &DesiredLrp, have: &DesiredLrp) -> Option<DesiredLrpUpdate> {
     let update = DesiredLrpUpdate {
         instances: (want.instances != have.instances).then_some(want.instances),
@@ -252,6 +258,15 @@ pub(crate) mod tests {
                 .into(),
             env: vec![EnvironmentVariable::new("A", "1")],
             routes,
+            egress_rules: vec![SecurityGroupRule {
+                protocol: ingot_bbs::Protocol::Tcp,
+                destinations: vec!["10.0.0.0/8".into()],
+                ports: vec![443],
+                port_range: None,
+                icmp_info: None,
+                log: false,
+                annotations: Vec::new(),
+            }],
         })
     }
 
@@ -281,6 +296,7 @@ pub(crate) mod tests {
             ("app-1", "CELL")
         );
         assert_eq!(lrp.start_timeout_ms, 60_000);
+        assert_eq!(lrp.egress_rules[0].ports, [443]);
         // CF's -1: unlimited.
         assert_eq!(lrp.log_rate_limit_bytes_per_second, None);
         let limited = Process {
@@ -444,5 +460,9 @@ pub(crate) mod tests {
         let both = vec![lrp("a", 1), lrp("b", 0)];
         assert!(plan(both.clone(), &both).is_empty());
         assert!(plan(Vec::new(), &[]).is_empty());
+        // New security group rules wait for the next version of the process.
+        let mut regrouped = lrp("a", 1);
+        regrouped.egress_rules = lrp_of(&process(), &[]).unwrap().egress_rules;
+        assert!(plan(vec![regrouped], &[lrp("a", 1)]).is_empty());
     }
 }

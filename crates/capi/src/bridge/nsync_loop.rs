@@ -8,15 +8,18 @@ use std::{
     time::Duration,
 };
 
-use ingot_bbs::{DesiredLrp, DesiredLrpFilter};
+use ingot_bbs::{DesiredLrp, DesiredLrpFilter, SecurityGroupRule};
 use ingot_core::Shutdown;
 
-use super::nsync::{LrpSpec, Plan, RouteTarget, desired_lrp, lrp_process_guid, plan};
+use super::{
+    egress::egress_rules,
+    nsync::{LrpSpec, Plan, RouteTarget, desired_lrp, lrp_process_guid, plan},
+};
 use crate::{
     Error, diego,
     model::{
         App, AppState, Domain, Droplet, DropletState, Organization, Process, Route, RouteMapping,
-        Space,
+        SecurityGroupLifecycle, Space,
         environment::{AppContext, app_environment},
         route::route_url,
     },
@@ -53,11 +56,12 @@ struct Wanted {
     no_command: Vec<(App, Process)>,
 }
 
-/// Where an app runs: what its environment is made from besides the app itself.
+/// Where an app runs: what its environment and egress rules are made from besides the app.
 struct Place<'a> {
     space: &'a Space,
     org: &'a Organization,
     group: &'a BTreeMap<String, String>,
+    egress_rules: &'a [SecurityGroupRule],
 }
 
 impl Service {
@@ -194,6 +198,8 @@ impl Service {
             routes.entry(r.2.app_guid.clone()).or_default().push(r);
         }
         let group = self.group_variables("running").await?;
+        let security_groups = self.security_group_set().await?;
+        let mut space_rules: HashMap<&str, Vec<SecurityGroupRule>> = HashMap::new();
         let mut wanted = Wanted {
             lrps: Vec::new(),
             no_command: Vec::new(),
@@ -205,6 +211,11 @@ impl Service {
             let Some(org) = orgs.get(&space.organization_guid) else {
                 continue;
             };
+            let rules = space_rules.entry(space.guid.as_str()).or_insert_with(|| {
+                egress_rules(
+                    &security_groups.applying_to(&space.guid, SecurityGroupLifecycle::Running),
+                )
+            });
             let app_routes = routes.get(&app.guid).map_or(&[][..], Vec::as_slice);
             for process in processes.remove(&app.guid).unwrap_or_default() {
                 let process_routes: Vec<_> = app_routes
@@ -216,6 +227,7 @@ impl Service {
                     space,
                     org,
                     group: &group,
+                    egress_rules: rules,
                 };
                 match self.process_lrp(&app, &process, droplet, &place, &process_routes) {
                     Some(lrp) => wanted.lrps.push(lrp),
@@ -255,6 +267,7 @@ impl Service {
             droplet_url: self.droplet_download_url(droplet),
             env: super::actions::env_vars(env),
             routes: &route_targets(routes),
+            egress_rules: place.egress_rules.to_vec(),
         })
     }
 }

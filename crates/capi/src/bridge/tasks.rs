@@ -1,7 +1,7 @@
 //! App tasks as Diego tasks: the definition CC desires, and what a completed Diego task
 //! means for the CC task.
 
-use ingot_bbs::{Action, EnvironmentVariable, SerialAction, TaskDefinition};
+use ingot_bbs::{Action, EnvironmentVariable, SecurityGroupRule, SerialAction, TaskDefinition};
 
 use super::actions::{download_droplet, launch};
 use crate::{
@@ -20,6 +20,8 @@ pub(crate) struct TaskSpec<'a> {
     pub droplet_url: String,
     pub callback_url: String,
     pub env: Vec<EnvironmentVariable>,
+    /// The app's space's running security groups.
+    pub egress_rules: Vec<SecurityGroupRule>,
 }
 
 /// Fetch the droplet, then run the task's command through the launcher; the BBS calls the
@@ -32,6 +34,7 @@ pub(crate) fn task_definition(spec: TaskSpec<'_>) -> TaskDefinition {
         droplet_url,
         callback_url,
         env,
+        egress_rules,
     } = spec;
     let log_source = format!("APP/TASK/{}", task.name);
     TaskDefinition {
@@ -48,6 +51,7 @@ pub(crate) fn task_definition(spec: TaskSpec<'_>) -> TaskDefinition {
         log_guid: app.guid.clone(),
         log_source,
         completion_callback_url: callback_url,
+        egress_rules,
         ..TaskDefinition::default()
     }
 }
@@ -108,8 +112,18 @@ mod tests {
             droplet_url: "http://cc.test/internal/v4/droplets/droplet-1/download".into(),
             callback_url: "http://cc.test/internal/v4/tasks/task-1/completed?signature=s".into(),
             env: vec![EnvironmentVariable::new("A", "1")],
+            egress_rules: vec![SecurityGroupRule {
+                protocol: ingot_bbs::Protocol::All,
+                destinations: vec!["1.1.1.1".into()],
+                ports: Vec::new(),
+                port_range: None,
+                icmp_info: None,
+                log: false,
+                annotations: Vec::new(),
+            }],
         });
         assert!(definition.validation_errors().is_empty());
+        assert_eq!(definition.egress_rules[0].destinations, ["1.1.1.1"]);
         assert_eq!(definition.root_fs, "preloaded:cflinuxfs4");
         assert_eq!((definition.memory_mb, definition.disk_mb), (512, 1024));
         assert_eq!(definition.log_guid, "app-1");

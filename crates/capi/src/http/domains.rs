@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{
     AppState, Inner, accepted, created,
     extract::{Auth, Body},
-    list_page, metadata_json, read_metadata, ts,
+    guid_list, list_page, metadata_json, read_metadata, to_many_guids, ts,
 };
 use crate::{
     Error,
@@ -52,10 +52,6 @@ pub fn routes() -> Router<AppState> {
             "/v3/organizations/{guid}/domains/default",
             get(get_default_domain),
         )
-}
-
-fn guid_list(guids: &[String]) -> Value {
-    guids.iter().map(|g| json!({ "guid": g })).collect()
 }
 
 pub fn domain_json(state: &Inner, domain: &Domain) -> Value {
@@ -103,21 +99,6 @@ fn shared_organizations_json(state: &Inner, domain: &Domain) -> Value {
             )),
         },
     })
-}
-
-/// `{"data": [{"guid": ...}, ...]}`, a to-many relationship.
-fn to_many_guids(fields: &mut Fields<'_>, key: &'static str) -> Option<Vec<String>> {
-    let items = fields.raw(key)?;
-    let guids: Option<Vec<String>> = items.as_array().and_then(|items| {
-        items
-            .iter()
-            .map(|i| i.get("guid").and_then(Value::as_str).map(str::to_owned))
-            .collect()
-    });
-    if guids.is_none() {
-        fields.error("Data must be an array of objects with a string guid");
-    }
-    guids
 }
 
 async fn list(
@@ -184,7 +165,9 @@ async fn create_domain(
     let internal = fields.boolean("internal", false);
     let relationships = fields.object("relationships", false, |rel| {
         let org = rel.relationship_guid("organization", false);
-        let shared = rel.object("shared_organizations", false, |s| to_many_guids(s, "data"));
+        let shared = rel.object("shared_organizations", false, |s| {
+            to_many_guids(s, "data", false)
+        });
         Some((org, shared.unwrap_or_default()))
     });
     let router_group = fields.object("router_group", false, |rg| rg.string("guid", true));
@@ -266,10 +249,7 @@ async fn share_domain(
     Body(body): Body,
 ) -> Result<Json<Value>, Error> {
     let mut fields = Fields::of(&body)?;
-    let guids = to_many_guids(&mut fields, "data");
-    if guids.is_none() && !fields.has("data") {
-        fields.error("Data must be an array");
-    }
+    let guids = to_many_guids(&mut fields, "data", true);
     fields.finish()?;
     let domain = state
         .service

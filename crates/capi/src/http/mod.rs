@@ -22,6 +22,7 @@ mod quotas;
 mod roles;
 mod root;
 mod routes;
+mod security_groups;
 mod spaces;
 mod stats;
 mod tasks;
@@ -166,6 +167,35 @@ pub fn accepted(state: &Inner, job: Result<Job, Error>) -> Result<Response, Erro
     }
 }
 
+/// `[{"guid": ...}, ...]`, the data of a to-many relationship.
+pub fn guid_list(guids: &[String]) -> Value {
+    guids.iter().map(|g| json!({ "guid": g })).collect()
+}
+
+/// The guids of `key`, a to-many relationship's data: `[{"guid": ...}, ...]`.
+pub fn to_many_guids(
+    fields: &mut Fields<'_>,
+    key: &'static str,
+    required: bool,
+) -> Option<Vec<String>> {
+    let Some(items) = fields.raw(key) else {
+        if required {
+            fields.error("Data must be an array");
+        }
+        return None;
+    };
+    let guids: Option<Vec<String>> = items.as_array().and_then(|items| {
+        items
+            .iter()
+            .map(|i| i.get("guid").and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    });
+    if guids.is_none() {
+        fields.error("Data must be an array of objects with a string guid");
+    }
+    guids
+}
+
 /// The metadata of a PATCH body that may change nothing else.
 pub fn read_metadata(body: &Value) -> Result<MetadataPatch, Error> {
     let mut fields = Fields::of(body)?;
@@ -218,6 +248,7 @@ pub fn router(state: AppState) -> Router {
         .merge(roles::routes())
         .merge(domains::routes())
         .merge(routes::routes())
+        .merge(security_groups::routes())
         .merge(feature_flags::routes())
         .merge(audit_events::routes())
         .merge(jobs::routes())

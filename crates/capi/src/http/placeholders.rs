@@ -1,6 +1,6 @@
 //! Endpoints the cf CLI calls for resources Ingot does not have yet (isolation segments,
-//! service instances, security groups). They authenticate, check visibility of the
-//! parent, and answer with an empty list or a null relationship in the real shape.
+//! service instances). They authenticate, check visibility of the parent, and answer with an
+//! empty list or a null relationship in the real shape.
 
 use axum::{
     Json, Router,
@@ -23,14 +23,6 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/v3/spaces/{guid}/relationships/isolation_segment",
             get(space_isolation_segment),
-        )
-        .route(
-            "/v3/spaces/{guid}/running_security_groups",
-            get(running_security_groups),
-        )
-        .route(
-            "/v3/spaces/{guid}/staging_security_groups",
-            get(staging_security_groups),
         )
 }
 
@@ -126,39 +118,4 @@ async fn space_isolation_segment(
         "data": null,
         "links": { "self": state.link(&path) },
     })))
-}
-
-async fn security_groups(
-    state: &AppState,
-    actor: &crate::service::Actor,
-    guid: &str,
-    kind: &str,
-    query: Option<&str>,
-) -> Result<Json<Value>, Error> {
-    state.service.space(actor, guid).await?;
-    empty(
-        state,
-        &format!("/v3/spaces/{guid}/{kind}_security_groups"),
-        query,
-        &spec(&["names", "guids"]),
-    )
-    .await
-}
-
-async fn running_security_groups(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-    Path(guid): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, Error> {
-    security_groups(&state, &actor, &guid, "running", query.as_deref()).await
-}
-
-async fn staging_security_groups(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-    Path(guid): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, Error> {
-    security_groups(&state, &actor, &guid, "staging", query.as_deref()).await
 }

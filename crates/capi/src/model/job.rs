@@ -44,6 +44,7 @@ pub enum JobOperation {
     BuildpackDelete,
     /// Done inline before the job is stored; running it only marks it COMPLETE.
     BuildpackUpload,
+    SecurityGroupDelete,
 }
 
 impl JobOperation {
@@ -61,6 +62,7 @@ impl JobOperation {
             JobOperation::DropletDelete => "droplet.delete",
             JobOperation::BuildpackDelete => "buildpack.delete",
             JobOperation::BuildpackUpload => "buildpack.upload",
+            JobOperation::SecurityGroupDelete => "security_group.delete",
         }
     }
 
@@ -78,6 +80,7 @@ impl JobOperation {
             JobOperation::DropletDelete,
             JobOperation::BuildpackDelete,
             JobOperation::BuildpackUpload,
+            JobOperation::SecurityGroupDelete,
         ]
         .into_iter()
         .find(|op| op.as_str() == s)
@@ -124,6 +127,7 @@ mod tests {
             JobOperation::SpaceUnmappedRoutesDelete,
             JobOperation::AppDelete,
             JobOperation::ManifestApply,
+            JobOperation::SecurityGroupDelete,
         ] {
             assert_eq!(JobOperation::parse(op.as_str()), Some(op));
         }

@@ -17,6 +17,9 @@ pub mod query;
 pub mod quota;
 pub mod role;
 pub mod route;
+pub mod security_group;
+pub mod security_group_rule;
+pub mod seed;
 pub mod space;
 pub mod task;
 pub mod user;
@@ -38,6 +41,11 @@ pub use organization::Organization;
 pub use quota::OrganizationQuota;
 pub use role::{Role, RoleType};
 pub use route::{Domain, Route, RouteMapping};
+pub use security_group::{
+    GloballyEnabled, SecurityGroup, SecurityGroupLifecycle, SecurityGroupSet, SecurityGroupSpace,
+    SecurityGroupView,
+};
+pub use seed::Seed;
 pub use space::Space;
 pub use task::{Task, TaskState};
 pub use user::User;

@@ -18,7 +18,7 @@ pub struct Fields<'a> {
 }
 
 /// CC's humanised field names: `custom_error_message` → `Custom error message`.
-fn humanize(field: &str) -> String {
+pub fn humanize(field: &str) -> String {
     let spaced = field.replace('_', " ");
     let mut chars = spaced.chars();
     match chars.next() {

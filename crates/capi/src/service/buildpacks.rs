@@ -56,7 +56,7 @@ fn conflict(b: &Buildpack) -> impl Fn(StoreError) -> Error + '_ {
 }
 
 impl Service {
-    fn require_admin(&self, actor: &Actor) -> Result<(), Error> {
+    pub(super) fn require_admin(&self, actor: &Actor) -> Result<(), Error> {
         if actor.is_admin() {
             Ok(())
         } else {

@@ -14,7 +14,7 @@ use crate::{
     diego::STAGING_DOMAIN,
     model::{
         App, AuditActor, Build, BuildState, Buildpack, Droplet, DropletState, Metadata,
-        MetadataPatch, Package, PackageState,
+        MetadataPatch, Package, PackageState, SecurityGroupLifecycle,
         app_rules::WEB,
         bits_rules::{
             self, STAGING_DISK_MB, STAGING_MEMORY_MB, StagingResult, staging_buildpacks,
@@ -240,6 +240,9 @@ impl Service {
             droplet_upload_url: post(paths::droplet_upload(&droplet.guid)),
             completion_callback_url: post(paths::build_completed(&build.guid)),
             timeout_ms: STAGING_TIMEOUT.as_millis() as u64,
+            egress_rules: self
+                .egress_rules(&located.space.guid, SecurityGroupLifecycle::Staging)
+                .await?,
         })
     }
 

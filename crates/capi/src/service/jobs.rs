@@ -57,6 +57,10 @@ impl Service {
                 self.run_buildpack_delete(&job.resource_guid, done).await
             }
             JobOperation::BuildpackUpload => self.store.write_docs(&[], &[], Some(done)).await,
+            JobOperation::SecurityGroupDelete => {
+                self.run_security_group_delete(&job.resource_guid, done)
+                    .await
+            }
             // Manifest jobs are stored finished; one left PROCESSING lost its manifest.
             JobOperation::ManifestApply => Err(crate::store::StoreError::Database(
                 "an interrupted manifest cannot be applied again".into(),

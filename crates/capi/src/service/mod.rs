@@ -19,6 +19,7 @@ mod processes;
 mod quotas;
 mod roles;
 mod routes;
+mod security_groups;
 mod spaces;
 mod staging_counts;
 mod stats;
@@ -46,6 +47,7 @@ pub use packages::{NewPackage, ResourceRef};
 pub use processes::{ProcessPatch, ProcessView};
 pub use roles::{NewRole, RoleList, RoleUser};
 pub use routes::{NewRoute, RouteList, RouteView};
+pub use security_groups::{NewSecurityGroup, SecurityGroupPatch};
 pub use spaces::{NewSpace, SpacePatch};
 pub use tasks::{NewTask, TaskView, task_completed_path};
 

@@ -13,7 +13,7 @@ use crate::{
     diego,
     model::{
         App, AuditEvent, Droplet, DropletState, Metadata, MetadataPatch, Organization, Process,
-        Space, Task, TaskState,
+        SecurityGroupLifecycle, Space, Task, TaskState,
         app_rules::WEB,
         environment::{AppContext, app_environment},
         permissions::Action,
@@ -263,6 +263,9 @@ impl Service {
             droplet_url: self.droplet_download_url(droplet),
             callback_url: self.sign_internal_url(&task_completed_path(&task.guid)),
             env: bridge::env_vars(env),
+            egress_rules: self
+                .egress_rules(&space.guid, SecurityGroupLifecycle::Running)
+                .await?,
         }))
     }
 

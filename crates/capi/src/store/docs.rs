@@ -1,5 +1,6 @@
 //! Resources stored as JSON documents: apps, processes, packages, droplets, builds, tasks,
-//! stacks, buildpacks, domains, routes and route mappings. A row holds the whole resource in
+//! stacks, buildpacks, domains, routes, route mappings, security groups and their bindings to
+//! spaces, and the markers of seeds that run once. A row holds the whole resource in
 //! `doc`, plus copies of the few fields that are filtered on or must stay unique (the table's
 //! key columns). Adding a field to such a resource needs no migration; only a new filter does.
 //!
@@ -26,6 +27,9 @@ pub enum Table {
     Routes,
     RouteMappings,
     EnvironmentVariableGroups,
+    SecurityGroups,
+    SecurityGroupSpaces,
+    Seeds,
 }
 
 impl Table {
@@ -43,6 +47,9 @@ impl Table {
             Table::Routes => "routes",
             Table::RouteMappings => "route_mappings",
             Table::EnvironmentVariableGroups => "environment_variable_groups",
+            Table::SecurityGroups => "security_groups",
+            Table::SecurityGroupSpaces => "security_group_spaces",
+            Table::Seeds => "seeds",
         }
     }
 
@@ -61,7 +68,9 @@ impl Table {
             Table::Domains => &["name", "organization_guid"],
             Table::Routes => &["space_guid", "domain_guid", "host", "path", "port"],
             Table::RouteMappings => &["route_guid", "app_guid", "process_type"],
-            Table::EnvironmentVariableGroups => &[],
+            Table::EnvironmentVariableGroups | Table::Seeds => &[],
+            Table::SecurityGroups => &["name"],
+            Table::SecurityGroupSpaces => &["security_group_guid", "space_guid", "lifecycle"],
         }
     }
 
@@ -76,6 +85,9 @@ impl Table {
             Table::Domains => "domain name",
             Table::Routes => "route",
             Table::RouteMappings => "route mapping",
+            Table::SecurityGroups => "security group name",
+            Table::SecurityGroupSpaces => "security group binding",
+            Table::Seeds => "seed",
             Table::Packages
             | Table::Droplets
             | Table::Builds

@@ -44,21 +44,27 @@ fn to_exit_status(status: std::process::ExitStatus) -> ExitStatus {
     }
 }
 
-/// Takes ownership of a freshly spawned child: records it and reaps it when it exits.
-pub(crate) async fn watch_child(
-    id: String,
-    layout: ProcessLayout,
-    mut child: tokio::process::Child,
-) -> Result<Arc<ProcessRecord>, Error> {
+/// The group a freshly spawned child leads.
+pub(crate) fn own_group(child: &tokio::process::Child) -> Result<Group, Error> {
     let pid = child.id().ok_or_else(|| Error::Io {
         message: "process exited before it could be recorded".into(),
     })? as i32;
     // Not yet reaped, so /proc/<pid> exists even if the process already exited.
     let start_time = procfs::stat(pid).map(|s| s.start_time).unwrap_or(0);
-    let group = Group {
+    Ok(Group {
         pgid: pid,
         start_time,
-    };
+    })
+}
+
+/// Takes ownership of a freshly spawned child: records `group` (the processes signals go
+/// to, the child's own group or the one it started) and reaps the child when it exits.
+pub(crate) async fn watch_child(
+    id: String,
+    layout: ProcessLayout,
+    mut child: tokio::process::Child,
+    group: Group,
+) -> Result<Arc<ProcessRecord>, Error> {
     let record_result = super::depot::write_json(&layout.pid_file(), &group).await;
     let (tx, rx) = watch::channel(None);
     let exit_file = layout.exit_file();
@@ -97,11 +103,16 @@ async fn recorded_exit(path: &std::path::Path) -> ExitStatus {
     }
 }
 
+/// Whether anything of the group still runs (its leader may be gone: a runtime's helper).
+fn is_running(group: Group) -> bool {
+    !procfs::group_members(&[group]).is_empty()
+}
+
 /// Re-adopts a process recorded by an earlier backend, or reports how it ended.
 pub(crate) async fn adopt(id: String, layout: ProcessLayout) -> Option<Arc<ProcessRecord>> {
     let group: Group = super::depot::read_json(&layout.pid_file()).await.ok()?;
     let (tx, rx) = watch::channel(None);
-    if procfs::is_alive(group.pgid, group.start_time) {
+    if is_running(group) {
         let exit_file = layout.exit_file();
         tokio::spawn(async move {
             loop {
@@ -109,7 +120,7 @@ pub(crate) async fn adopt(id: String, layout: ProcessLayout) -> Option<Arc<Proce
                     _ = tokio::time::sleep(ADOPTED_POLL) => {}
                     _ = tx.closed() => return,
                 }
-                if !procfs::is_alive(group.pgid, group.start_time) {
+                if !is_running(group) {
                     let _ = tx.send(Some(recorded_exit(&exit_file).await));
                     return;
                 }

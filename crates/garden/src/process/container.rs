@@ -15,6 +15,7 @@ use super::group;
 use super::output::{self, From};
 use super::ports;
 use super::procfs::{self, Group};
+use super::properties::PropertyStore;
 use super::spawn::{self, Rlimits};
 use crate::api::{Container, Process};
 use crate::error::Error;
@@ -29,9 +30,9 @@ pub(crate) struct ContainerRecord {
     pub handle: String,
     pub layout: Layout,
     config: Arc<Config>,
-    // tokio mutexes: each is held while its file is written, so writes never reorder.
+    // A tokio mutex, held while the state file is written, so writes never reorder.
     meta: tokio::sync::Mutex<Meta>,
-    properties: tokio::sync::Mutex<Properties>,
+    pub properties: PropertyStore,
     processes: Mutex<BTreeMap<String, Arc<ProcessRecord>>>,
     destroyed: AtomicBool,
     /// The highest CPU total reported, so `cpu_ns` never goes down when a process exits.
@@ -54,10 +55,10 @@ impl ContainerRecord {
     ) -> Self {
         Self {
             handle: meta.handle.clone(),
+            properties: PropertyStore::new(layout.properties_file(), properties),
             layout,
             config,
             meta: tokio::sync::Mutex::new(meta),
-            properties: tokio::sync::Mutex::new(properties),
             processes: Mutex::new(processes),
             destroyed: AtomicBool::new(false),
             cpu_ns_reported: AtomicU64::new(0),
@@ -85,10 +86,6 @@ impl ContainerRecord {
         self.process_list().iter().map(|p| p.group).collect()
     }
 
-    pub async fn properties_snapshot(&self) -> Properties {
-        self.properties.lock().await.clone()
-    }
-
     /// Applies `change` to the persisted state and writes it.
     async fn update_meta(&self, change: impl FnOnce(&mut Meta)) -> Result<(), Error> {
         let mut meta = self.meta.lock().await;
@@ -112,19 +109,19 @@ impl ContainerRecord {
             .await
             .map_err(|e| Error::io(self.layout.dir.display(), e))
     }
+}
 
-    /// Connects `io` to a process; `from` says whether to replay earlier output.
-    fn connect(&self, process: &ProcessRecord, io: ProcessIo, from: From) {
-        if let Some(tx) = io.stdout {
-            output::tail(process.layout.stdout(), from, process.exit.clone(), tx);
-        }
-        if let Some(tx) = io.stderr {
-            output::tail(process.layout.stderr(), from, process.exit.clone(), tx);
-        }
+/// Connects `io`'s output to a process; `from` says whether to replay earlier output.
+pub(crate) fn connect(process: &ProcessRecord, io: ProcessIo, from: From) {
+    if let Some(tx) = io.stdout {
+        output::tail(process.layout.stdout(), from, process.exit.clone(), tx);
+    }
+    if let Some(tx) = io.stderr {
+        output::tail(process.layout.stderr(), from, process.exit.clone(), tx);
     }
 }
 
-fn feed_stdin(mut source: ByteStream, mut stdin: ChildStdin) {
+pub(crate) fn feed_stdin(mut source: ByteStream, mut stdin: ChildStdin) {
     tokio::spawn(async move {
         // The process may exit without reading it all; that is not an error.
         let _ = tokio::io::copy(&mut source, &mut stdin).await;
@@ -146,8 +143,9 @@ impl Container for ContainerRecord {
             container_ip: LOOPBACK.into(),
             container_path: self.layout.dir.display().to_string(),
             process_ids: self.process_list().iter().map(|p| p.id.clone()).collect(),
-            properties: self.properties_snapshot().await,
+            properties: self.properties.snapshot().await,
             mapped_ports: meta.mapped_ports,
+            events: Vec::new(),
         })
     }
 
@@ -217,7 +215,14 @@ impl Container for ContainerRecord {
             }
         };
         let stdin = child.stdin.take();
-        let process = child::watch_child(id.clone(), layout, child).await?;
+        let group = match child::own_group(&child) {
+            Ok(group) => group,
+            Err(e) => {
+                let _ = tokio::fs::remove_dir_all(&layout.dir).await;
+                return Err(e);
+            }
+        };
+        let process = child::watch_child(id.clone(), layout, child, group).await?;
         self.processes
             .lock()
             .expect("process map poisoned")
@@ -225,7 +230,7 @@ impl Container for ContainerRecord {
         if let (Some(source), Some(stdin)) = (io.stdin, stdin) {
             feed_stdin(source, stdin);
         }
-        self.connect(
+        connect(
             &process,
             ProcessIo {
                 stdin: None,
@@ -249,7 +254,7 @@ impl Container for ContainerRecord {
             .cloned()
             .ok_or_else(|| Error::process_not_found(process_id))?;
         // Stdin belongs to whoever ran the process; an attach only receives output.
-        self.connect(&process, io, From::End);
+        connect(&process, io, From::End);
         Ok(process)
     }
 
@@ -287,28 +292,22 @@ impl Container for ContainerRecord {
 
     async fn properties(&self) -> Result<Properties, Error> {
         self.ensure_present()?;
-        Ok(self.properties_snapshot().await)
+        Ok(self.properties.snapshot().await)
     }
 
     async fn property(&self, name: &str) -> Result<Option<String>, Error> {
         self.ensure_present()?;
-        Ok(self.properties.lock().await.get(name).cloned())
+        Ok(self.properties.get(name).await)
     }
 
     async fn set_property(&self, name: &str, value: &str) -> Result<(), Error> {
         self.ensure_present()?;
-        let mut properties = self.properties.lock().await;
-        properties.insert(name.to_string(), value.to_string());
-        depot::write_json(&self.layout.properties_file(), &*properties).await
+        self.properties.set(name, value).await
     }
 
     async fn remove_property(&self, name: &str) -> Result<(), Error> {
         self.ensure_present()?;
-        let mut properties = self.properties.lock().await;
-        if properties.remove(name).is_some() {
-            depot::write_json(&self.layout.properties_file(), &*properties).await?;
-        }
-        Ok(())
+        self.properties.remove(name).await
     }
 
     async fn metrics(&self) -> Result<ContainerMetrics, Error> {
@@ -340,6 +339,12 @@ impl Container for ContainerRecord {
     async fn set_grace_time(&self, grace_time: Duration) -> Result<(), Error> {
         self.ensure_present()?;
         self.update_meta(|m| m.grace_time = grace_time).await
+    }
+}
+
+impl crate::registry::Registered for ContainerRecord {
+    fn property_store(&self) -> &PropertyStore {
+        &self.properties
     }
 }
 

@@ -28,19 +28,20 @@
 //! and a container whose processes have all gone is reported as stopped.
 
 mod archive;
-mod child;
-mod container;
-mod depot;
-mod group;
+pub(crate) mod child;
+pub(crate) mod container;
+pub(crate) mod depot;
+pub(crate) mod group;
 mod growth;
-mod output;
+pub(crate) mod output;
 mod ports;
-mod procfs;
-mod spawn;
+pub(crate) mod procfs;
+pub(crate) mod properties;
+pub(crate) mod spawn;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -48,6 +49,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::{Container, Garden};
 use crate::error::Error;
 use crate::model::{Capacity, ContainerState};
+use crate::registry::Registry;
 use crate::spec::{ContainerSpec, DEFAULT_GRACE_TIME, Properties};
 use container::ContainerRecord;
 use depot::{Layout, Meta};
@@ -84,7 +86,7 @@ impl Config {
 #[derive(Clone)]
 pub struct ProcessGarden {
     config: Arc<Config>,
-    containers: Arc<Mutex<BTreeMap<String, Arc<ContainerRecord>>>>,
+    containers: Registry<ContainerRecord>,
 }
 
 impl ProcessGarden {
@@ -113,27 +115,9 @@ impl ProcessGarden {
             }
         }
         Ok(Self {
+            containers: Registry::new(containers, config.max_containers),
             config,
-            containers: Arc::new(Mutex::new(containers)),
         })
-    }
-
-    fn find(&self, handle: &str) -> Result<Arc<ContainerRecord>, Error> {
-        self.containers
-            .lock()
-            .expect("container map poisoned")
-            .get(handle)
-            .cloned()
-            .ok_or_else(|| Error::container_not_found(handle))
-    }
-
-    fn all(&self) -> Vec<Arc<ContainerRecord>> {
-        self.containers
-            .lock()
-            .expect("container map poisoned")
-            .values()
-            .cloned()
-            .collect()
     }
 
     /// Lays out the container's directory; the state file is written last, so a crash
@@ -219,6 +203,28 @@ async fn readopt(config: &Arc<Config>, handle: &str) -> Result<Option<ContainerR
     )))
 }
 
+/// The host's memory and the size of the file system holding `depot`.
+pub(crate) async fn host_capacity(
+    depot: &std::path::Path,
+    max_containers: u64,
+) -> Result<Capacity, Error> {
+    let dir = depot.to_path_buf();
+    let (memory, disk) = tokio::task::spawn_blocking(move || {
+        let memory = procfs::mem_total_bytes();
+        let disk = nix::sys::statvfs::statvfs(&dir).map(|s| s.blocks() * s.fragment_size());
+        (memory, disk)
+    })
+    .await
+    .map_err(|e| Error::io("measuring capacity", e))?;
+    Ok(Capacity {
+        memory_bytes: memory.ok_or_else(|| Error::Io {
+            message: "cannot read /proc/meminfo".into(),
+        })?,
+        disk_bytes: disk.map_err(|e| Error::io(depot.display(), e))?,
+        max_containers,
+    })
+}
+
 #[async_trait]
 impl Garden for ProcessGarden {
     async fn ping(&self) -> Result<(), Error> {
@@ -231,21 +237,7 @@ impl Garden for ProcessGarden {
     }
 
     async fn capacity(&self) -> Result<Capacity, Error> {
-        let depot = self.config.depot.clone();
-        let (memory, disk) = tokio::task::spawn_blocking(move || {
-            let memory = procfs::mem_total_bytes();
-            let disk = nix::sys::statvfs::statvfs(&depot).map(|s| s.blocks() * s.fragment_size());
-            (memory, disk)
-        })
-        .await
-        .map_err(|e| Error::io("measuring capacity", e))?;
-        Ok(Capacity {
-            memory_bytes: memory.ok_or_else(|| Error::Io {
-                message: "cannot read /proc/meminfo".into(),
-            })?,
-            disk_bytes: disk.map_err(|e| Error::io(self.config.depot.display(), e))?,
-            max_containers: self.config.max_containers,
-        })
+        host_capacity(&self.config.depot, self.config.max_containers).await
     }
 
     async fn create(&self, spec: ContainerSpec) -> Result<Arc<dyn Container>, Error> {
@@ -255,17 +247,7 @@ impl Garden for ProcessGarden {
         } else {
             spec.handle.clone()
         };
-        {
-            let containers = self.containers.lock().expect("container map poisoned");
-            if containers.contains_key(&handle) {
-                return Err(Error::AlreadyExists { handle });
-            }
-            if containers.len() as u64 >= self.config.max_containers {
-                return Err(Error::ServiceUnavailable {
-                    message: format!("{} containers is the limit", self.config.max_containers),
-                });
-            }
-        }
+        self.containers.check_room(&handle)?;
         // Creating the directory claims the handle, so two concurrent creates cannot both win.
         let dir = self.config.depot.join(&handle);
         if let Err(e) = tokio::fs::create_dir(&dir).await {
@@ -281,35 +263,19 @@ impl Garden for ProcessGarden {
                 return Err(e);
             }
         };
-        self.containers
-            .lock()
-            .expect("container map poisoned")
-            .insert(handle, record.clone());
+        self.containers.insert(record.clone(), handle);
         Ok(record)
     }
 
     async fn destroy(&self, handle: &str) -> Result<(), Error> {
-        let record = self
-            .containers
-            .lock()
-            .expect("container map poisoned")
-            .remove(handle)
-            .ok_or_else(|| Error::container_not_found(handle))?;
-        record.destroy().await
+        self.containers.remove(handle)?.destroy().await
     }
 
     async fn containers(&self, filter: &Properties) -> Result<Vec<Arc<dyn Container>>, Error> {
-        let mut matching: Vec<Arc<dyn Container>> = Vec::new();
-        for record in self.all() {
-            let properties = record.properties_snapshot().await;
-            if filter.iter().all(|(k, v)| properties.get(k) == Some(v)) {
-                matching.push(record);
-            }
-        }
-        Ok(matching)
+        Ok(self.containers.matching(filter).await)
     }
 
     async fn lookup(&self, handle: &str) -> Result<Arc<dyn Container>, Error> {
-        Ok(self.find(handle)?)
+        Ok(self.containers.get(handle)?)
     }
 }

@@ -59,6 +59,9 @@ pub async fn start(data_dir: &Path, ports: &Ports) -> Running {
             &addr(ports.router),
             "--log-cache-addr",
             &addr(ports.log_cache),
+            // These tests are about the process backend; containers have their own.
+            "--garden-backend",
+            "process",
         ])
         .env("INGOT_LOG", "warn")
         .stdout(Stdio::piped())

@@ -29,7 +29,7 @@ pub struct Platform {
     _apps: binary::AppProcessGuard,
     _data_dir: tempfile::TempDir,
     /// What `ingot up` was started with, for [`Platform::restart`].
-    config: Option<Config>,
+    pub config: Option<Config>,
 }
 
 impl Platform {
@@ -40,20 +40,22 @@ impl Platform {
     /// `ingot up` on fixed free ports, so URLs the platform handed out (to Diego, to clients)
     /// stay valid across [`Platform::restart`], as they do with the default ports.
     pub async fn start_on_fixed_ports() -> Self {
-        Self::start_with(|config| {
-            let port = || {
-                std::net::TcpListener::bind("127.0.0.1:0")
-                    .unwrap()
-                    .local_addr()
-                    .unwrap()
-            };
-            config.api_addr = port();
-            config.uaa_addr = port();
-            config.bbs_addr = port();
-            config.router_addr = port();
-            config.log_cache_addr = port();
-        })
-        .await
+        Self::start_with(Self::fixed_ports).await
+    }
+
+    /// Fixed free ports for every listener (see [`Platform::start_on_fixed_ports`]).
+    pub fn fixed_ports(config: &mut Config) {
+        let port = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+        };
+        config.api_addr = port();
+        config.uaa_addr = port();
+        config.bbs_addr = port();
+        config.router_addr = port();
+        config.log_cache_addr = port();
     }
 
     /// `ingot up` with the test's changes to its configuration.

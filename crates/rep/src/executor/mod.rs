@@ -13,7 +13,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ingot_garden::{ContainerMetrics, ContainerSpec, Garden, PortMapping, ProcessIo, Properties};
+use ingot_garden::{
+    ContainerMetrics, ContainerSpec, Garden, Limits, PortMapping, ProcessIo, Properties,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -107,6 +109,10 @@ pub struct CreateSpec {
     /// Where the container's life (created, stopping, destroyed) is told, as Diego's
     /// executor tells it on `CELL`; `None` tells nothing.
     pub log: Option<LogTarget>,
+    /// Outbound traffic the container may send (its egress rules); the rest is refused.
+    pub net_out: Vec<ingot_garden::NetOutRule>,
+    /// Most processes the container may hold; `None` leaves Garden's default.
+    pub max_pids: Option<u64>,
 }
 
 /// What a container runs: setup first, then the action beside its monitor (codependent).
@@ -307,7 +313,15 @@ impl Executor {
             properties,
             grace_time: Some(self.inner.config.grace_time),
             bind_mounts: self.inner.config.bind_mounts.clone(),
-            ..ContainerSpec::default()
+            // The allocation is the limit, as in Diego: memory (CPU weight follows it),
+            // disk, and pids.
+            limits: Limits {
+                memory_bytes: (resources.memory_mb > 0).then_some(resources.memory_mb << 20),
+                disk_bytes: (resources.disk_mb > 0).then_some(resources.disk_mb << 20),
+                pids: spec.max_pids,
+                ..Limits::default()
+            },
+            net_out: spec.net_out,
         };
         let created = async {
             let container = self.inner.garden.create(garden_spec).await?;
@@ -870,7 +884,11 @@ async fn watch_adopted(
             failed
         },
         (status, _, _) = futures::future::select_all(waits.map(Box::pin)) => match status {
-            Ok(ingot_garden::ExitStatus::Exited(code)) if code != 0 => Err(StepError::Exited { log_source: String::new(), code }),
+            Ok(ingot_garden::ExitStatus::Exited(code)) if code != 0 => Err(StepError::Exited {
+                log_source: String::new(),
+                code,
+                events: steps::container_events(container.as_ref()).await,
+            }),
             Ok(ingot_garden::ExitStatus::Exited(_)) => Ok(()),
             _ => Err(StepError::Failed("process exited with an unknown status".into())),
         },

@@ -107,6 +107,7 @@ async fn a_container_runs_to_completion_with_events() {
                     source_type: "CELL".into(),
                     ..logs()
                 }),
+                ..CreateSpec::default()
             },
         )
         .await

@@ -87,6 +87,8 @@ impl Core {
                 tags: desired.metric_tags.clone(),
             }),
             log: Some(self.log_target(&desired.log_guid, "CELL", key.index.to_string())),
+            net_out: transform::net_out(&desired.egress_rules),
+            max_pids: (desired.max_pids > 0).then_some(u64::from(desired.max_pids)),
         };
         // A failed create completes the container; the harmonizer crashes the instance.
         if self.executor.create(&guid, spec).await.is_err() {
@@ -171,6 +173,8 @@ impl Core {
                 ..MetricsConfig::default()
             }),
             log: None,
+            net_out: transform::net_out(&def.egress_rules),
+            max_pids: (def.max_pids > 0).then_some(u64::from(def.max_pids)),
         };
         if self.executor.create(&guid, spec).await.is_err() {
             return;

@@ -35,9 +35,14 @@ use crate::logs::LogTarget;
 /// How a step failed. The `Display` text is what ends up as a crash or failure reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StepError {
-    /// A process exited non-zero; `source` is its log source (e.g. `APP/PROC/WEB`).
-    #[error("{}Exited with status {code}", prefix(log_source))]
-    Exited { log_source: String, code: i32 },
+    /// A process exited non-zero; `source` is its log source (e.g. `APP/PROC/WEB`), and
+    /// `events` what Garden says happened to the container (e.g. "out of memory").
+    #[error("{}Exited with status {code}{}", prefix(log_source), explain(events))]
+    Exited {
+        log_source: String,
+        code: i32,
+        events: Vec<String>,
+    },
     /// The step was cancelled (a stop, or a sibling ended first).
     #[error("cancelled")]
     Cancelled,
@@ -53,6 +58,20 @@ pub enum StepError {
     /// Several children of a parallel step failed.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Many(Vec<StepError>),
+}
+
+/// Garden's events about a container, as Diego appends them: " (out of memory)".
+pub(crate) fn explain(events: &[String]) -> String {
+    if events.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", events.join(", "))
+    }
+}
+
+/// What Garden says happened to the container, for a process that exited non-zero.
+pub(crate) async fn container_events(container: &dyn ingot_garden::Container) -> Vec<String> {
+    container.info().await.map(|i| i.events).unwrap_or_default()
 }
 
 fn prefix(source: &str) -> String {
@@ -224,15 +243,26 @@ mod tests {
         assert_eq!(
             StepError::Exited {
                 log_source: "APP/PROC/WEB".into(),
-                code: 1
+                code: 1,
+                events: Vec::new(),
             }
             .to_string(),
             "APP/PROC/WEB: Exited with status 1"
         );
         assert_eq!(
             StepError::Exited {
+                log_source: "APP/PROC/WEB".into(),
+                code: 137,
+                events: vec!["out of memory".into()],
+            }
+            .to_string(),
+            "APP/PROC/WEB: Exited with status 137 (out of memory)"
+        );
+        assert_eq!(
+            StepError::Exited {
                 log_source: String::new(),
-                code: 2
+                code: 2,
+                events: Vec::new(),
             }
             .to_string(),
             "Exited with status 2"

@@ -97,10 +97,17 @@ impl Step for RunStep {
             let _ = err.await;
         })
         .await;
+        // Why it exited, where Garden knows (e.g. an OOM kill), as Diego reports it.
+        let events = match status {
+            Ok(ExitStatus::Exited(code)) if code != 0 && stopped.is_none() => {
+                super::container_events(self.ctx.container.as_ref()).await
+            }
+            _ => Vec::new(),
+        };
         if let Ok(ExitStatus::Exited(code)) = status
             && !self.suppress_log_output
         {
-            let mut line = format!("Exit status {code}");
+            let mut line = format!("Exit status {code}{}", super::explain(&events));
             if stopped == Some(true) {
                 line += &format!(
                     " (exceeded {} graceful shutdown interval)",
@@ -117,6 +124,7 @@ impl Step for RunStep {
             Ok(ExitStatus::Exited(code)) => Err(StepError::Exited {
                 log_source: self.logs.source_type.clone(),
                 code,
+                events,
             }),
             Ok(ExitStatus::Unknown) => Err(StepError::Failed(
                 "process exited with an unknown status".into(),
@@ -178,6 +186,22 @@ mod tests {
         });
         // The context's env comes last, so PORT=8080 wins.
         assert_eq!(run.unwrap().env, ["A=1", "PORT=1", "PORT=8080"]);
+    }
+
+    #[tokio::test]
+    async fn an_out_of_memory_kill_says_so() {
+        let (ctx, garden, sink) = context().await;
+        garden.script("/bin/hog", ProcessScript::exits(137));
+        garden.set_events("c1", &[ingot_garden::OUT_OF_MEMORY]);
+        let logs = ctx.logs.clone();
+        let step = RunStep::new(ctx, spec("/bin/hog"), logs, false);
+        let err = step.perform(&CancellationToken::new()).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "APP/PROC/WEB: Exited with status 137 (out of memory)"
+        );
+        let messages: Vec<String> = sink.lines().into_iter().map(|l| l.message).collect();
+        assert_eq!(messages, ["Exit status 137 (out of memory)"]);
     }
 
     #[tokio::test]
