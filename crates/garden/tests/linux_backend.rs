@@ -85,6 +85,19 @@ impl Host {
     }
 }
 
+/// This backend's network namespaces on the host.
+fn namespaces(config: &LinuxConfig) -> Vec<String> {
+    let prefix = format!("{}-", config.network.bridge);
+    std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&prefix))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn assert_no_leaks(config: &LinuxConfig, dir: &Path) {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let leaked: Vec<&str> = mountinfo
@@ -97,15 +110,7 @@ fn assert_no_leaks(config: &LinuxConfig, dir: &Path) {
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "runtime containers left: {left:?}");
-    let prefix = format!("{}-", config.network.bridge);
-    let netns: Vec<_> = std::fs::read_dir("/run/netns")
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with(&prefix))
-                .collect()
-        })
-        .unwrap_or_default();
+    let netns = namespaces(config);
     assert!(netns.is_empty(), "namespaces left: {netns:?}");
     assert!(
         !Path::new("/sys/class/net")
@@ -168,6 +173,13 @@ async fn apps_are_isolated_and_run_as_vcap() {
     let garden = host.open().await;
     let a = garden.create(spec("iso-a")).await.unwrap();
     let b = garden.create(spec("iso-b")).await.unwrap();
+
+    // Networks are prepared ahead of the next creates.
+    let wanted = 2 + host.config.prepared_networks;
+    ingot_core::testing::eventually_within("prepared networks", TIMEOUT, || async {
+        (namespaces(&host.config).len() >= wanted).then_some(())
+    })
+    .await;
 
     let (code, out) = run(&a, "id").await;
     assert_eq!(code, 0, "{out}");
@@ -398,7 +410,9 @@ async fn files_stream_in_as_vcap_and_out_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_readopts_running_containers_and_removes_dead_ones() {
-    let Some(host) = host() else { return };
+    let Some(mut host) = host() else { return };
+    // Addresses in the order they are freed and taken, without networks made ahead.
+    host.config.prepared_networks = 0;
     let garden = host.open().await;
     let alive = garden.create(spec("alive")).await.unwrap();
     let dead = garden.create(spec("dead")).await.unwrap();

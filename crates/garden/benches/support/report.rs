@@ -140,10 +140,12 @@ pub fn section(run: &RuntimeRun) -> String {
     let [overlay, plug, configure, nft, config, fresh_run] = latency::REPLAY_CREATE.map(p50);
     let _ = writeln!(
         out,
-        "  Ingot's extra create time (p50s, ms): {:+.1} = ip {plug:.1} + ip -n {configure:.1} \
-         + nft {nft:.1} + overlay {overlay:.1} + config.json {config:.1}\n    \
+        "  Ingot's extra create time (p50s, ms): {:+.1} = overlay {overlay:.1} \
+         + config.json {config:.1}\n    \
          + the runtime on a fresh rootfs and netns {:+.1} + Ingot's own work {:+.1} \
-         (create - replayed total: etc files, state JSON, spawning, bookkeeping)",
+         (create - replayed total: etc files, state JSON, spawning, bookkeeping)\n    \
+         (off the path: the network, ip {plug:.1} + ip -n {configure:.1}, is prepared ahead; \
+         nft {nft:.1} runs while the runtime starts)",
         create.ingot.p50 - create.bare.p50,
         fresh_run - create.bare.p50,
         create.ingot.p50 - p50(latency::REPLAY_CREATE_TOTAL),

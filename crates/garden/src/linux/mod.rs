@@ -11,7 +11,9 @@
 //! enforce it with.
 //!
 //! Networking: a namespace per container on a veth pair to an Ingot bridge, an address
-//! from a private subnet, NAT out, and outbound rules in nftables (see `firewall`).
+//! from a private subnet, NAT out, and outbound rules in nftables (see `firewall`). A few
+//! networks are prepared ahead (`Config::prepared_networks`), so a create only adds the
+//! firewall chain, and does that while the runtime starts the init.
 //!
 //! Restart safety: everything is recorded in the depot; on [`LinuxGarden::open`] running
 //! containers are re-adopted (their processes, firewall chains and addresses), and anything
@@ -38,9 +40,10 @@ mod purge;
 mod rootfs;
 mod runtime;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -79,6 +82,9 @@ pub struct Config {
     pub max_containers: u64,
     /// How often the writable layers are measured against their disk limits.
     pub disk_check_interval: Duration,
+    /// Network namespaces (with their veth pair and address) kept ready ahead of creates,
+    /// so a create does not wait for one; 0 makes each as it is needed.
+    pub prepared_networks: usize,
 }
 
 impl Config {
@@ -94,6 +100,7 @@ impl Config {
             cgroup_parent: "ingot".into(),
             max_containers: 256,
             disk_check_interval: Duration::from_secs(5),
+            prepared_networks: 4,
         }
     }
 }
@@ -145,8 +152,11 @@ pub(crate) struct Shared {
     runtime: Runtime,
     seccomp: bool,
     swap_accounting: bool,
-    /// Addresses in use.
+    /// Addresses in use, prepared networks' included.
     addresses: Mutex<BTreeSet<Ipv4Addr>>,
+    /// Networks made ahead of time, lowest address first.
+    prepared: Mutex<VecDeque<Attachment>>,
+    refilling: AtomicBool,
 }
 
 impl Shared {
@@ -181,6 +191,66 @@ impl Shared {
 
     fn release(&self, ip: Ipv4Addr) {
         self.addresses.lock().expect("address lock").remove(&ip);
+    }
+
+    /// The lowest free address, now in use.
+    ///
+    /// Errors: `ServiceUnavailable` when the subnet is full.
+    fn allocate(&self) -> Result<Attachment, Error> {
+        let mut addresses = self.addresses.lock().expect("address lock");
+        let ip = network::allocate(&self.config.network.subnet, &addresses).ok_or_else(|| {
+            Error::ServiceUnavailable {
+                message: format!("no address left in {}", self.config.network.subnet),
+            }
+        })?;
+        addresses.insert(ip);
+        Ok(Attachment::new(&self.config.network, ip))
+    }
+
+    fn take_prepared(&self) -> Option<Attachment> {
+        self.prepared.lock().expect("prepared lock").pop_front()
+    }
+
+    /// Makes a network (namespace, veth pair, address) for a container to come.
+    async fn prepare(&self) -> Result<Attachment, Error> {
+        let attachment = self.allocate()?;
+        let made = async {
+            network::plug(&self.config.network, &attachment).await?;
+            network::configure(&self.config.network, &attachment).await
+        }
+        .await;
+        if let Err(e) = made {
+            let _ = network::detach(&attachment).await;
+            self.release(attachment.ip);
+            return Err(e);
+        }
+        Ok(attachment)
+    }
+
+    /// Tops the prepared networks up in the background (one refill at a time).
+    fn refill(self: &Arc<Self>) {
+        if self.config.prepared_networks == 0 || self.refilling.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let shared = self.clone();
+        tokio::spawn(async move {
+            while shared.prepared.lock().expect("prepared lock").len()
+                < shared.config.prepared_networks
+            {
+                match shared.prepare().await {
+                    Ok(attachment) => {
+                        let mut prepared = shared.prepared.lock().expect("prepared lock");
+                        prepared.push_back(attachment);
+                        prepared.make_contiguous().sort_by_key(|a| a.ip);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "preparing a container network");
+                        break;
+                    }
+                }
+            }
+            shared.refilling.store(false, Ordering::SeqCst);
+        });
     }
 
     /// Takes a container apart, whatever state it is in: runtime container (and with it the
@@ -225,6 +295,20 @@ impl Shared {
     }
 }
 
+/// Networks prepared for containers that will not come now go with the backend (a later
+/// one would remove them as unclaimed anyway, but they need not wait for it).
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let prepared = std::mem::take(&mut *self.prepared.lock().expect("prepared lock"));
+        for attachment in prepared {
+            let _ = std::process::Command::new("ip")
+                .args(["netns", "delete", &attachment.netns])
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+}
+
 /// The linux backend. Cheap to clone; clones share the same containers.
 #[derive(Clone)]
 pub struct LinuxGarden {
@@ -262,6 +346,8 @@ impl LinuxGarden {
             runtime,
             seccomp,
             addresses: Mutex::new(BTreeSet::new()),
+            prepared: Mutex::new(VecDeque::new()),
+            refilling: AtomicBool::new(false),
         });
         let containers = readopt_all(&shared).await?;
         let garden = Self {
@@ -269,6 +355,7 @@ impl LinuxGarden {
             shared,
         };
         garden.watch_disk();
+        garden.shared.refill();
         Ok(garden)
     }
 
@@ -326,17 +413,31 @@ impl LinuxGarden {
                 "destroy every container before removing the network",
             ));
         }
+        // A refill under way would add a network after the drain below.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while self.shared.refilling.load(Ordering::SeqCst) && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        loop {
+            let next = self.shared.take_prepared();
+            let Some(attachment) = next else { break };
+            network::detach(&attachment).await?;
+            self.shared.release(attachment.ip);
+        }
         firewall::apply(&firewall::delete_table_script(&self.shared.config.network)).await?;
         network::delete_bridge(&self.shared.config.network).await
     }
 
-    /// Builds everything of a new container; on failure the caller tears it down.
+    /// Builds everything of a new container, on a `prepared` network or one made here; on
+    /// failure the caller tears it down.
     async fn build(
         &self,
         handle: &str,
         layout: &Layout,
         spec: ContainerSpec,
         network: Attachment,
+        prepared: bool,
     ) -> Result<LinuxContainer, Error> {
         let shared = &self.shared;
         let stack = shared.stack(&spec.rootfs)?;
@@ -361,19 +462,9 @@ impl LinuxGarden {
             &network.ip.to_string(),
             &stack,
         )?;
-        // The namespace and the firewall chain do not depend on each other.
-        let chain = firewall::add_container_script(
-            &shared.config.network,
-            network.ip,
-            handle,
-            &spec.net_out,
-        );
-        let (plugged, guarded) = tokio::join!(
-            network::plug(&shared.config.network, &network),
-            firewall::apply(&chain)
-        );
-        plugged?;
-        guarded?;
+        if !prepared {
+            network::plug(&shared.config.network, &network).await?;
+        }
         let oci = bundle::container(&bundle::ContainerPlan {
             hostname,
             rootfs: overlay.merged.clone(),
@@ -391,11 +482,30 @@ impl LinuxGarden {
             .await
             .map_err(|e| Error::io(bundle_dir.display(), e))?;
         depot::write_json(&bundle_dir.join("config.json"), &oci).await?;
-        let (configured, started) = tokio::join!(
-            network::configure(&shared.config.network, &network),
+        // Nothing in the container uses the network before its first process, which comes
+        // after `create` returns: the address and the firewall chain are set up while the
+        // runtime starts the init. Until the chain is in place the container's traffic
+        // matches no chain and is dropped.
+        let configure = async {
+            if prepared {
+                Ok(())
+            } else {
+                network::configure(&shared.config.network, &network).await
+            }
+        };
+        let chain = firewall::add_container_script(
+            &shared.config.network,
+            network.ip,
+            handle,
+            &spec.net_out,
+        );
+        let (configured, guarded, started) = tokio::join!(
+            configure,
+            firewall::apply(&chain),
             shared.runtime.run_detached(handle, &bundle_dir)
         );
         configured?;
+        guarded?;
         started?;
         let init_pid = shared
             .runtime
@@ -585,22 +695,22 @@ impl Garden for LinuxGarden {
                 _ => Error::io(layout.dir.display(), e),
             });
         }
-        let ip = {
-            let mut addresses = self.shared.addresses.lock().expect("address lock");
-            let ip = network::allocate(&self.shared.config.network.subnet, &addresses);
-            if let Some(ip) = ip {
-                addresses.insert(ip);
-            }
-            ip
+        let (network, prepared) = match self.shared.take_prepared() {
+            Some(network) => (network, true),
+            None => match self.shared.allocate() {
+                Ok(network) => (network, false),
+                Err(e) => {
+                    let _ = tokio::fs::remove_dir_all(&layout.dir).await;
+                    return Err(e);
+                }
+            },
         };
-        let Some(ip) = ip else {
-            let _ = tokio::fs::remove_dir_all(&layout.dir).await;
-            return Err(Error::ServiceUnavailable {
-                message: format!("no address left in {}", self.shared.config.network.subnet),
-            });
-        };
-        let network = Attachment::new(&self.shared.config.network, ip);
-        match self.build(&handle, &layout, spec, network.clone()).await {
+        let built = self
+            .build(&handle, &layout, spec, network.clone(), prepared)
+            .await;
+        // Replace the network taken once this create is done, not competing with it.
+        self.shared.refill();
+        match built {
             Ok(container) => {
                 let container = Arc::new(container);
                 self.containers.insert(container.clone(), handle);
