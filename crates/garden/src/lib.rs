@@ -38,6 +38,7 @@ pub use model::{
     Capacity, ContainerInfo, ContainerMetrics, ContainerState, DISK_QUOTA_EXCEEDED, ExitStatus,
     OUT_OF_MEMORY, PortMapping, Signal,
 };
+pub use process::depot::disk_usage;
 pub use process::{Config as ProcessConfig, ProcessGarden};
 pub use spec::{
     BindMount, BindMountMode, ContainerSpec, DEFAULT_GRACE_TIME, IcmpControl, IpRange, Limits,

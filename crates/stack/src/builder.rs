@@ -172,7 +172,7 @@ pub async fn build(
         "Making it container-ready: empty hostname, hosts and resolv.conf; no apt lists or caches",
     ));
     rootfs::make_container_ready(&rootfs).context(|| format!("finishing {}", rootfs.display()))?;
-    let size_bytes = rootfs::size(&rootfs).context(|| format!("measuring {}", rootfs.display()))?;
+    let size_bytes = ingot_garden::disk_usage(&rootfs);
 
     let stack = staging.commit(
         &layout,

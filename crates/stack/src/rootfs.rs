@@ -1,9 +1,8 @@
 //! Finishing a bootstrapped root file system so it can be a container's read-only lower layer.
 
-use std::collections::HashSet;
 use std::fs;
 use std::io;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// Files the container runtime bind-mounts over; they must exist, and hold nothing of the
@@ -80,25 +79,6 @@ fn remove_files(dir: &Path, matches: impl Fn(&str) -> bool) -> io::Result<()> {
     Ok(())
 }
 
-/// The bytes in the files under `dir`, each hard-linked file counted once; symlinks are not
-/// followed.
-pub(crate) fn size(dir: &Path) -> io::Result<u64> {
-    fn walk(dir: &Path, seen: &mut HashSet<(u64, u64)>) -> io::Result<u64> {
-        let mut total = 0;
-        for entry in fs::read_dir(dir)? {
-            let entry = entry?;
-            let meta = entry.metadata()?;
-            if meta.is_dir() {
-                total += walk(&entry.path(), seen)?;
-            } else if meta.is_file() && seen.insert((meta.dev(), meta.ino())) {
-                total += meta.len();
-            }
-        }
-        Ok(total)
-    }
-    walk(dir, &mut HashSet::new())
-}
-
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::symlink;
@@ -168,16 +148,5 @@ mod tests {
         assert_eq!(fs::read_to_string(to.join("a_1_all.deb")).unwrap(), "kept");
         assert_eq!(fs::read_to_string(to.join("b_1_all.deb")).unwrap(), "b");
         assert!(!to.join("lock").exists());
-    }
-
-    #[test]
-    fn size_counts_hard_linked_files_once_and_skips_symlinks() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir_all(dir.path().join("sub")).unwrap();
-        fs::write(dir.path().join("sub/a"), [0u8; 100]).unwrap();
-        fs::hard_link(dir.path().join("sub/a"), dir.path().join("b")).unwrap();
-        fs::write(dir.path().join("c"), [0u8; 10]).unwrap();
-        symlink("/usr", dir.path().join("link")).unwrap();
-        assert_eq!(size(dir.path()).unwrap(), 110);
     }
 }

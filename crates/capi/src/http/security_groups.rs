@@ -59,30 +59,8 @@ pub fn routes() -> Router<AppState> {
                 .patch(update_security_group)
                 .delete(delete_security_group),
         )
-        .route(
-            "/v3/security_groups/{guid}/relationships/running_spaces",
-            post(bind_running),
-        )
-        .route(
-            "/v3/security_groups/{guid}/relationships/staging_spaces",
-            post(bind_staging),
-        )
-        .route(
-            "/v3/security_groups/{guid}/relationships/running_spaces/{space_guid}",
-            delete(unbind_running),
-        )
-        .route(
-            "/v3/security_groups/{guid}/relationships/staging_spaces/{space_guid}",
-            delete(unbind_staging),
-        )
-        .route(
-            "/v3/spaces/{guid}/running_security_groups",
-            get(running_security_groups),
-        )
-        .route(
-            "/v3/spaces/{guid}/staging_security_groups",
-            get(staging_security_groups),
-        )
+        .merge(lifecycle_routes(Running))
+        .merge(lifecycle_routes(Staging))
 }
 
 pub fn security_group_json(state: &Inner, view: &SecurityGroupView) -> Value {
@@ -283,48 +261,6 @@ async fn bind(
     })))
 }
 
-async fn bind_running(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-    Path(guid): Path<String>,
-    Body(body): Body,
-) -> Result<Json<Value>, Error> {
-    bind(&state, &actor, &guid, Running, &body).await
-}
-
-async fn bind_staging(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-    Path(guid): Path<String>,
-    Body(body): Body,
-) -> Result<Json<Value>, Error> {
-    bind(&state, &actor, &guid, Staging, &body).await
-}
-
-async fn unbind_running(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-    Path((guid, space_guid)): Path<(String, String)>,
-) -> Result<StatusCode, Error> {
-    state
-        .service
-        .unbind_security_group(&actor, &guid, Running, &space_guid)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn unbind_staging(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-    Path((guid, space_guid)): Path<(String, String)>,
-) -> Result<StatusCode, Error> {
-    state
-        .service
-        .unbind_security_group(&actor, &guid, Staging, &space_guid)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
 async fn space_security_groups(
     state: &Inner,
     actor: &Actor,
@@ -352,20 +288,45 @@ async fn space_security_groups(
     .await
 }
 
-async fn running_security_groups(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-    Path(guid): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, Error> {
-    space_security_groups(&state, &actor, &guid, Running, query.as_deref()).await
-}
-
-async fn staging_security_groups(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-    Path(guid): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, Error> {
-    space_security_groups(&state, &actor, &guid, Staging, query.as_deref()).await
+/// The routes of one lifecycle (running or staging): binding groups to spaces, unbinding
+/// them, and the groups of a space.
+fn lifecycle_routes(lifecycle: SecurityGroupLifecycle) -> Router<AppState> {
+    let kind = lifecycle.as_str();
+    Router::new()
+        .route(
+            &format!("/v3/security_groups/{{guid}}/relationships/{kind}_spaces"),
+            post(
+                move |State(state): State<AppState>,
+                      Auth(actor): Auth,
+                      Path(guid): Path<String>,
+                      Body(body): Body| async move {
+                    bind(&state, &actor, &guid, lifecycle, &body).await
+                },
+            ),
+        )
+        .route(
+            &format!("/v3/security_groups/{{guid}}/relationships/{kind}_spaces/{{space_guid}}"),
+            delete(
+                move |State(state): State<AppState>,
+                      Auth(actor): Auth,
+                      Path((guid, space_guid)): Path<(String, String)>| async move {
+                    state
+                        .service
+                        .unbind_security_group(&actor, &guid, lifecycle, &space_guid)
+                        .await?;
+                    Ok::<_, Error>(StatusCode::NO_CONTENT)
+                },
+            ),
+        )
+        .route(
+            &format!("/v3/spaces/{{guid}}/{kind}_security_groups"),
+            get(
+                move |State(state): State<AppState>,
+                      Auth(actor): Auth,
+                      Path(guid): Path<String>,
+                      RawQuery(query): RawQuery| async move {
+                    space_security_groups(&state, &actor, &guid, lifecycle, query.as_deref()).await
+                },
+            ),
+        )
 }

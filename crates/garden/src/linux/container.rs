@@ -215,29 +215,11 @@ impl LinuxContainer {
     ) -> Result<(tokio::process::Child, Group), Error> {
         let prepare =
             |e: std::io::Error| Error::io(format!("preparing {}", layout.dir.display()), e);
-        let spec = bundle::process(plan)?;
-        let spec_file = process_spec_file(layout);
-        depot::write_json(&spec_file, &spec).await?;
         let stdout = std::fs::File::create(layout.stdout()).map_err(prepare)?;
-        let stderr = std::fs::File::create(layout.stderr()).map_err(prepare)?;
+        let mut child = self
+            .exec(plan, layout, piped(has_stdin), stdout.into(), false)
+            .await?;
         let pid_file = container_pid_file(layout);
-        let mut command = self
-            .shared
-            .runtime
-            .exec(&self.handle, &spec_file, &pid_file);
-        command
-            .stdin(if has_stdin {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(stdout)
-            .stderr(stderr)
-            .process_group(0)
-            .kill_on_drop(false);
-        let mut child = command
-            .spawn()
-            .map_err(|e| Error::io("starting the OCI runtime", e))?;
         let deadline = tokio::time::Instant::now() + EXEC_START_TIMEOUT;
         loop {
             if let Ok(text) = tokio::fs::read_to_string(&pid_file).await
@@ -271,6 +253,33 @@ impl LinuxContainer {
         }
     }
 
+    /// Writes `plan`'s process spec into `layout` and starts it with the runtime's `exec`,
+    /// stderr to the record's file. The `exec` leads its own process group; `kill_on_drop`
+    /// ties it to the returned child (a helper), otherwise it outlives Ingot (a process).
+    async fn exec(
+        &self,
+        plan: &ProcessPlan,
+        layout: &ProcessLayout,
+        stdin: Stdio,
+        stdout: Stdio,
+        kill_on_drop: bool,
+    ) -> Result<tokio::process::Child, Error> {
+        let spec_file = process_spec_file(layout);
+        depot::write_json(&spec_file, &bundle::process(plan)?).await?;
+        let stderr = std::fs::File::create(layout.stderr())
+            .map_err(|e| Error::io(layout.stderr().display(), e))?;
+        self.shared
+            .runtime
+            .exec(&self.handle, &spec_file, &container_pid_file(layout))
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(stderr)
+            .process_group(0)
+            .kill_on_drop(kill_on_drop)
+            .spawn()
+            .map_err(|e| Error::io("starting the OCI runtime", e))
+    }
+
     /// Runs a helper (e.g. tar for streaming) as vcap and returns the child; its stderr is
     /// kept in a file under `name`'s record directory.
     async fn helper(
@@ -289,37 +298,22 @@ impl LinuxContainer {
             .await
             .map_err(|e| Error::io(layout.display(), e))?;
         let layout = ProcessLayout { dir: layout };
-        let spec = bundle::process(&ProcessPlan {
+        let plan = ProcessPlan {
             user: User::Vcap,
             args,
             env: Vec::new(),
             cwd: Some("/".into()),
             open_files: None,
-        })?;
-        let spec_file = process_spec_file(&layout);
-        depot::write_json(&spec_file, &spec).await?;
-        let stderr = std::fs::File::create(layout.stderr())
-            .map_err(|e| Error::io(layout.stderr().display(), e))?;
+        };
         let child = self
-            .shared
-            .runtime
-            .exec(&self.handle, &spec_file, &container_pid_file(&layout))
-            .stdin(if piped_in {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(if piped_out {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stderr(stderr)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| Error::io("starting the OCI runtime", e))?;
+            .exec(&plan, &layout, piped(piped_in), piped(piped_out), true)
+            .await?;
         Ok((child, layout))
     }
+}
+
+fn piped(yes: bool) -> Stdio {
+    if yes { Stdio::piped() } else { Stdio::null() }
 }
 
 /// The group signals reach the process `pid` by. runc makes it a session leader, crun puts

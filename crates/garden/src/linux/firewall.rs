@@ -7,9 +7,7 @@
 //! between containers never reaches these hooks: the bridge isolates its ports.
 
 use std::net::Ipv4Addr;
-use std::process::Stdio;
 
-use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 use super::network::NetworkConfig;
@@ -162,30 +160,11 @@ pub(crate) fn delete_table_script(config: &NetworkConfig) -> String {
 
 /// Applies a script atomically with `nft -f -`.
 pub(crate) async fn apply(script: &str) -> Result<(), Error> {
-    let mut child = Command::new("nft")
-        .args(["-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| Error::io("running nft (nftables)", e))?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    stdin
-        .write_all(script.as_bytes())
+    let mut nft = Command::new("nft");
+    nft.args(["-f", "-"]);
+    super::command::run(nft, Some(script), "nft")
         .await
-        .map_err(|e| Error::io("writing to nft", e))?;
-    drop(stdin);
-    let output = child
-        .wait_with_output()
-        .await
-        .map_err(|e| Error::io("running nft", e))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(Error::Io {
-            message: format!("nft: {}", String::from_utf8_lossy(&output.stderr).trim()),
-        })
-    }
+        .map(drop)
 }
 
 #[cfg(test)]

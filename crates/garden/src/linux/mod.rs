@@ -33,6 +33,7 @@
 
 mod bundle;
 mod cgroup;
+mod command;
 mod container;
 mod firewall;
 mod network;
@@ -60,7 +61,7 @@ use container::{LinuxContainer, LinuxMeta};
 use network::Attachment;
 pub use network::{NetworkConfig, Subnet};
 pub use purge::purge;
-pub use rootfs::StackRootfs;
+pub use rootfs::{StackRootfs, mounts_under};
 use runtime::Runtime;
 
 /// Settings of the linux backend.
@@ -154,6 +155,8 @@ pub(crate) struct Shared {
     swap_accounting: bool,
     /// Addresses in use, prepared networks' included.
     addresses: Mutex<BTreeSet<Ipv4Addr>>,
+    /// Stacks' lower layers, once prepared.
+    layers: Mutex<BTreeMap<StackRootfs, Arc<rootfs::Layer>>>,
     /// Networks made ahead of time, lowest address first.
     prepared: Mutex<VecDeque<Attachment>>,
     refilling: AtomicBool,
@@ -187,6 +190,27 @@ impl Shared {
                 ),
             )
         })
+    }
+
+    /// The stack `rootfs` names, and its lower layer, prepared on first use (the host stack's
+    /// skeleton is made then) and reused by every later container.
+    async fn layer(&self, rootfs: &str) -> Result<(StackRootfs, Arc<rootfs::Layer>), Error> {
+        let stack = self.stack(rootfs)?;
+        if let Some(layer) = self.layers.lock().expect("layers lock").get(&stack) {
+            return Ok((stack, layer.clone()));
+        }
+        let layer = {
+            let (stack, skeleton) = (stack.clone(), self.host_skeleton());
+            tokio::task::spawn_blocking(move || rootfs::lower_layer(&stack, &skeleton))
+                .await
+                .map_err(|e| Error::io("preparing the stack", e))??
+        };
+        let layer = Arc::new(layer);
+        self.layers
+            .lock()
+            .expect("layers lock")
+            .insert(stack.clone(), layer.clone());
+        Ok((stack, layer))
     }
 
     fn release(&self, ip: Ipv4Addr) {
@@ -280,7 +304,7 @@ impl Shared {
             note(detached);
             self.release(network.ip);
         }
-        for mount in rootfs::mounts_under(&layout.dir) {
+        for mount in rootfs::mounts_under(&layout.dir).unwrap_or_default() {
             note(rootfs::unmount(&mount));
         }
         if let Err(e) = tokio::fs::remove_dir_all(&layout.dir).await
@@ -346,6 +370,7 @@ impl LinuxGarden {
             runtime,
             seccomp,
             addresses: Mutex::new(BTreeSet::new()),
+            layers: Mutex::new(BTreeMap::new()),
             prepared: Mutex::new(VecDeque::new()),
             refilling: AtomicBool::new(false),
         });
@@ -440,21 +465,12 @@ impl LinuxGarden {
         prepared: bool,
     ) -> Result<LinuxContainer, Error> {
         let shared = &self.shared;
-        let stack = shared.stack(&spec.rootfs)?;
-        let (lower, stack_mounts) = {
-            let skeleton = shared.host_skeleton();
-            let stack = stack.clone();
-            tokio::task::spawn_blocking(move || rootfs::lower_layer(&stack, &skeleton))
-                .await
-                .map_err(|e| Error::io("preparing the stack", e))??
-        };
+        let (stack, layer) = shared.layer(&spec.rootfs).await?;
         let overlay = rootfs::Overlay::new(&layout.dir);
-        overlay.mount(&lower)?;
-        for dir in [layout.processes()] {
-            tokio::fs::create_dir_all(&dir)
-                .await
-                .map_err(|e| Error::io(dir.display(), e))?;
-        }
+        overlay.mount(&layer.lower)?;
+        tokio::fs::create_dir_all(layout.processes())
+            .await
+            .map_err(|e| Error::io(layout.processes().display(), e))?;
         let hostname: String = handle.chars().take(63).collect();
         let files = rootfs::container_files(
             &container::etc_dir(layout),
@@ -468,7 +484,7 @@ impl LinuxGarden {
         let oci = bundle::container(&bundle::ContainerPlan {
             hostname,
             rootfs: overlay.merged.clone(),
-            stack_mounts,
+            stack_mounts: layer.shared_mounts.clone(),
             files,
             bind_mounts: spec.bind_mounts.clone(),
             netns: network.netns_path(),
@@ -620,7 +636,10 @@ async fn readopt(
         .await
         .filter(runtime::State::is_running)
         .ok_or("its init is not running")?;
-    if rootfs::mounts_under(&layout.rootfs()).is_empty() {
+    if rootfs::mounts_under(&layout.rootfs())
+        .unwrap_or_default()
+        .is_empty()
+    {
         return Err("its root file system is not mounted".into());
     }
     firewall::apply(&firewall::add_container_script(

@@ -8,10 +8,8 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
-use std::process::Stdio;
 
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 use crate::error::Error;
@@ -132,35 +130,12 @@ pub(crate) fn netns_dir() -> PathBuf {
 
 /// Runs `ip [args] -batch -` with `commands`, one per line; the first failure stops it.
 async fn ip_batch(args: &[&str], commands: &[String]) -> Result<(), Error> {
-    let mut child = Command::new("ip")
-        .args(args)
-        .args(["-batch", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| Error::io("running ip (iproute2)", e))?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    stdin
-        .write_all(commands.join("\n").as_bytes())
+    let mut ip = Command::new("ip");
+    ip.args(args).args(["-batch", "-"]);
+    let what = format!("ip {}", commands.join("; "));
+    super::command::run(ip, Some(&commands.join("\n")), &what)
         .await
-        .map_err(|e| Error::io("writing to ip", e))?;
-    drop(stdin);
-    let output = child
-        .wait_with_output()
-        .await
-        .map_err(|e| Error::io("running ip", e))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(Error::Io {
-            message: format!(
-                "ip {}: {}",
-                commands.join("; "),
-                String::from_utf8_lossy(&output.stderr).trim()
-            ),
-        })
-    }
+        .map(drop)
 }
 
 /// Creates the bridge with the gateway address (if missing), brings it up and turns on IPv4
@@ -172,13 +147,11 @@ pub(crate) async fn ensure_bridge(config: &NetworkConfig) -> Result<(), Error> {
         ip_batch(&[], &[format!("link add {bridge} type bridge")]).await?;
     }
     let gateway = format!("{}/{}", config.subnet.gateway(), config.subnet.prefix);
-    let shown = Command::new("ip")
-        .args(["-4", "-o", "addr", "show", "dev", bridge])
-        .output()
-        .await
-        .map_err(|e| Error::io("running ip", e))?;
+    let mut show = Command::new("ip");
+    show.args(["-4", "-o", "addr", "show", "dev", bridge]);
+    let shown = super::command::run(show, None, "ip addr show").await?;
     let mut commands = Vec::new();
-    if !String::from_utf8_lossy(&shown.stdout).contains(&format!("inet {gateway} ")) {
+    if !String::from_utf8_lossy(&shown).contains(&format!("inet {gateway} ")) {
         commands.push(format!("addr add {gateway} dev {bridge}"));
     }
     commands.push(format!("link set {bridge} up"));

@@ -29,7 +29,7 @@ pub fn purge(config: &Config) {
             &["--root", &state_arg, "delete", "--force", &id],
         );
     }
-    for mount in super::rootfs::mounts_under(&config.depot) {
+    for mount in super::rootfs::mounts_under(&config.depot).unwrap_or_default() {
         let _ = super::rootfs::unmount(&mount);
     }
     for name in network::namespaces(&config.network) {

@@ -22,7 +22,7 @@ const SKELETON_DIRS: &[&str] = &[
 ];
 
 /// Where a stack's files come from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "path")]
 pub enum StackRootfs {
     /// The host's own /usr, /lib, /bin, /sbin and /etc, read-only.
@@ -35,12 +35,16 @@ fn io(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> Error {
     move |e| Error::io(what, e)
 }
 
-/// The overlay's lower layer for `stack`, and the host directories to mount read-only.
-/// The host stack's skeleton is made on first use under `skeleton`.
-pub(crate) fn lower_layer(
-    stack: &StackRootfs,
-    skeleton: &Path,
-) -> Result<(PathBuf, Vec<(PathBuf, String)>), Error> {
+/// What a stack gives every container: the overlay's lower layer, and the host directories
+/// mounted read-only, as (host, container).
+#[derive(Debug)]
+pub(crate) struct Layer {
+    pub lower: PathBuf,
+    pub shared_mounts: Vec<(PathBuf, String)>,
+}
+
+/// The layer of `stack`; the host stack's skeleton is made under `skeleton`.
+pub(crate) fn lower_layer(stack: &StackRootfs, skeleton: &Path) -> Result<Layer, Error> {
     match stack {
         StackRootfs::Directory(dir) => {
             if !dir.join("bin/sh").exists() && !dir.join("usr/bin/sh").exists() {
@@ -48,7 +52,10 @@ pub(crate) fn lower_layer(
                     message: format!("stack {} has no /bin/sh; is it built?", dir.display()),
                 });
             }
-            Ok((dir.clone(), Vec::new()))
+            Ok(Layer {
+                lower: dir.clone(),
+                shared_mounts: Vec::new(),
+            })
         }
         StackRootfs::Host => {
             let mut shared = Vec::new();
@@ -71,7 +78,10 @@ pub(crate) fn lower_layer(
                 }
             }
             make_skeleton(skeleton)?;
-            Ok((skeleton.to_path_buf(), shared))
+            Ok(Layer {
+                lower: skeleton.to_path_buf(),
+                shared_mounts: shared,
+            })
         }
     }
 }
@@ -207,28 +217,52 @@ pub(crate) fn unmount(path: &Path) -> Result<(), Error> {
     }
 }
 
-/// Every mount point at or under `dir`, deepest first (from /proc/self/mountinfo).
-pub(crate) fn mounts_under(dir: &Path) -> Vec<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut found: Vec<PathBuf> = text
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(unescape_mountinfo)
-        .map(PathBuf::from)
-        .filter(|p| p.starts_with(dir))
+/// Every mount point at or under `dir` (canonical), deepest first, from
+/// /proc/self/mountinfo.
+///
+/// Errors: reading /proc/self/mountinfo.
+pub fn mounts_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")?;
+    let mut found: Vec<PathBuf> = mount_points(&mountinfo)
+        .into_iter()
+        .filter(|point| point.starts_with(dir))
         .collect();
-    found.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    found.sort_by_key(|point| std::cmp::Reverse(point.components().count()));
     found.dedup();
-    found
+    Ok(found)
 }
 
-/// mountinfo escapes space, tab, newline and backslash as octal.
-fn unescape_mountinfo(field: &str) -> String {
-    field
-        .replace("\\040", " ")
-        .replace("\\011", "\t")
-        .replace("\\012", "\n")
-        .replace("\\134", "\\")
+/// The mount point column of mountinfo text, with its octal escapes (`\040` for a space)
+/// decoded.
+fn mount_points(mountinfo: &str) -> Vec<PathBuf> {
+    mountinfo
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(|escaped| PathBuf::from(unescape(escaped)))
+        .collect()
+}
+
+fn unescape(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|_| bytes[i] == b'\\')
+            .and_then(|digits| u8::from_str_radix(std::str::from_utf8(digits).ok()?, 8).ok());
+        match octal {
+            Some(byte) => {
+                out.push(byte);
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -253,7 +287,19 @@ mod tests {
     }
 
     #[test]
-    fn mountinfo_paths_are_unescaped() {
-        assert_eq!(unescape_mountinfo("/a\\040b"), "/a b");
+    fn mount_points_are_read_and_unescaped() {
+        let mountinfo = "\
+22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/vda rw
+98 22 0:5 / /data/stacks/.build-bookworm/rootfs/proc rw - proc proc rw
+99 22 0:6 / /data/my\\040stacks/x rw - tmpfs tmpfs rw
+";
+        assert_eq!(
+            mount_points(mountinfo),
+            [
+                PathBuf::from("/"),
+                PathBuf::from("/data/stacks/.build-bookworm/rootfs/proc"),
+                PathBuf::from("/data/my stacks/x"),
+            ]
+        );
     }
 }

@@ -43,24 +43,9 @@ impl Runtime {
     }
 
     /// Runs `command` to completion; a failure carries the runtime's own message.
-    async fn check(&self, what: &str, mut command: Command) -> Result<Vec<u8>, Error> {
-        let output = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .await
-            .map_err(|e| Error::io(format!("{} {what}", self.binary.display()), e))?;
-        if output.status.success() {
-            Ok(output.stdout)
-        } else {
-            Err(Error::Io {
-                message: format!(
-                    "{} {what}: {}",
-                    self.binary.display(),
-                    String::from_utf8_lossy(&output.stderr).trim()
-                ),
-            })
-        }
+    async fn check(&self, what: &str, command: Command) -> Result<Vec<u8>, Error> {
+        let what = format!("{} {what}", self.binary.display());
+        super::command::run(command, None, &what).await
     }
 
     /// Creates and starts the container's init process in the background. The init inherits

@@ -9,6 +9,7 @@
 //!   processes/<id>/     process.json (pid + start time), stdout, stderr, exit_status
 //! ```
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
@@ -133,19 +134,24 @@ pub(crate) async fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, Err
     serde_json::from_slice(&bytes).map_err(|e| Error::io(path.display(), e))
 }
 
-/// Bytes used by the files under `dir`; symlinks (emulated bind mounts) are not followed.
-pub(crate) fn disk_usage(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .filter_map(Result::ok)
-        .map(|entry| match entry.file_type() {
-            Ok(t) if t.is_dir() => disk_usage(&entry.path()),
-            Ok(t) if t.is_file() => entry.metadata().map(|m| m.len()).unwrap_or(0),
-            _ => 0,
-        })
-        .sum()
+/// Bytes in the files under `dir`, each hard-linked file counted once; symlinks (the
+/// process backend's emulated bind mounts among them) are not followed, and entries that
+/// vanish or cannot be read while walking are skipped.
+pub fn disk_usage(dir: &Path) -> u64 {
+    fn walk(dir: &Path, seen: &mut std::collections::HashSet<(u64, u64)>) -> u64 {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        entries
+            .filter_map(Result::ok)
+            .map(|entry| match entry.metadata() {
+                Ok(meta) if meta.is_dir() => walk(&entry.path(), seen),
+                Ok(meta) if meta.is_file() && seen.insert((meta.dev(), meta.ino())) => meta.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+    walk(dir, &mut std::collections::HashSet::new())
 }
 
 #[cfg(test)]
@@ -171,11 +177,12 @@ mod tests {
     }
 
     #[test]
-    fn disk_usage_counts_files_not_symlinks() {
+    fn disk_usage_counts_files_once_and_not_symlinks() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         std::fs::write(dir.path().join("a"), [0u8; 10]).unwrap();
         std::fs::write(dir.path().join("sub/b"), [0u8; 5]).unwrap();
+        std::fs::hard_link(dir.path().join("sub/b"), dir.path().join("c")).unwrap();
         std::os::unix::fs::symlink("/usr", dir.path().join("link")).unwrap();
         assert_eq!(disk_usage(dir.path()), 15);
     }
